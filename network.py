@@ -1,0 +1,29 @@
+#!/usr/bin/env python
+"""Model builders. `python network.py` lists every registered model with its
+parameter count; `--plot` writes architecture diagrams to md_images/.
+
+From Python:  import network; model = network.build("VDSR")
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from srkit.errors import run_cli  # noqa: E402
+from srkit.models import MODELS, build, canonical_name, get_builder  # noqa: E402,F401
+from srkit.summary import model_table, plot_models  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--plot", action="store_true", help="write architecture diagrams (needs pydot + Graphviz)")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "md_images"))
+    a = p.parse_args(argv)
+    print(model_table())
+    if a.plot:
+        plot_models(a.out)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,154 @@
+"""The project's one checkpoint format: an HDF5 file holding the weights as
+plain arrays plus a JSON description (architecture name, builder arguments,
+scale, training metadata) in root attributes.
+
+Loading rebuilds the model from the registry by name and copies the arrays
+into it: nothing stored in the file is ever executed or deserialized as a
+layer, so a crafted file can at worst be refused. Files written by
+``model.save``/``save_weights`` or anything else are refused with a message.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SRError
+from .io import atomic_path
+
+FORMAT = "srkit-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class CheckpointInfo:
+    """Everything a checkpoint says about itself (no weights)."""
+
+    path: Path
+    model: str
+    args: dict
+    scale: object  # int, or list of ints for multi-scale training
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def scales(self):
+        return list(self.scale) if isinstance(self.scale, (list, tuple)) else [int(self.scale)]
+
+    @property
+    def label(self):
+        return self.path.stem
+
+
+def _h5py():
+    import h5py
+
+    return h5py
+
+
+def save(path, model, name, args=None, scale=2, metadata=None, optimizer_variables=None):
+    """Write ``model``'s weights and description to ``path`` atomically.
+
+    ``name`` and ``args`` must rebuild the same architecture through
+    ``models.build(name, **args)``; ``metadata`` is any JSON-serializable dict
+    (step, best PSNR, degradation, data, ...).
+    """
+    import keras
+
+    h5py = _h5py()
+    desc = {
+        "model": name,
+        "args": args or {},
+        "scale": scale,
+        "metadata": metadata or {},
+    }
+    payload = json.dumps(desc, sort_keys=True)  # fails early if not serializable
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = VERSION
+            f.attrs["description"] = payload
+            f.attrs["keras_version"] = keras.__version__
+            f.attrs["backend"] = keras.backend.backend()
+            _write_arrays(f.create_group("weights"), model.weights)
+            if optimizer_variables is not None:
+                _write_arrays(f.create_group("optimizer"), optimizer_variables)
+    return Path(path)
+
+
+def _write_arrays(group, variables):
+    for i, var in enumerate(variables):
+        data = var.numpy() if hasattr(var, "numpy") else np.asarray(var)
+        ds = group.create_dataset(f"{i:05d}", data=data)
+        ds.attrs["path"] = getattr(var, "path", getattr(var, "name", ""))
+
+
+def _read_arrays(group):
+    return [group[key][()] for key in sorted(group.keys())]
+
+
+def _open(path):
+    path = Path(path)
+    if not path.exists():
+        raise SRError(f"{path}: checkpoint does not exist")
+    if not path.is_file():
+        raise SRError(f"{path}: checkpoint is not a file")
+    h5py = _h5py()
+    try:
+        return h5py.File(path, "r")
+    except OSError:
+        raise SRError(f"{path}: not a checkpoint (not an HDF5 file)") from None
+
+
+def _describe(path, f):
+    fmt = f.attrs.get("format")
+    if fmt != FORMAT:
+        if "model_config" in f.attrs or "keras_version" in f.attrs or "layer_names" in f.attrs:
+            raise SRError(
+                f"{path}: a Keras model/weights file, not an srkit checkpoint; refused "
+                "(it is never deserialized, as it may carry code)"
+            )
+        raise SRError(f"{path}: not an srkit checkpoint (no '{FORMAT}' marker)")
+    version = int(f.attrs.get("format_version", -1))
+    if version > VERSION:
+        raise SRError(f"{path}: checkpoint format v{version} is newer than this srkit (v{VERSION})")
+    try:
+        desc = json.loads(f.attrs["description"])
+        info = CheckpointInfo(
+            Path(path), str(desc["model"]), dict(desc["args"]), desc["scale"], dict(desc["metadata"])
+        )
+    except (KeyError, TypeError, ValueError):
+        raise SRError(f"{path}: damaged checkpoint description") from None
+    if "weights" not in f:
+        raise SRError(f"{path}: checkpoint holds no weights")
+    return info
+
+
+def read_info(path):
+    """The description of the checkpoint at ``path`` (validated, no weights)."""
+    with _open(path) as f:
+        return _describe(path, f)
+
+
+def load(path, with_optimizer=False):
+    """Rebuild the model described by ``path`` and load its weights.
+
+    Returns ``(model, info)``, or ``(model, info, optimizer_arrays)`` with
+    ``with_optimizer`` (``None`` when the file has no optimizer state).
+    """
+    from . import models
+
+    with _open(path) as f:
+        info = _describe(path, f)
+        arrays = _read_arrays(f["weights"])
+        opt = _read_arrays(f["optimizer"]) if with_optimizer and "optimizer" in f else None
+    model = models.build(info.model, **info.args)
+    expected = [tuple(w.shape) for w in model.weights]
+    found = [tuple(a.shape) for a in arrays]
+    if expected != found:
+        raise SRError(
+            f"{path}: weights do not fit {info.model}{info.args or ''} "
+            f"({len(found)} arrays stored, {len(expected)} expected)"
+        )
+    model.set_weights(arrays)
+    return (model, info, opt) if with_optimizer else (model, info)

@@ -1,0 +1,129 @@
+"""Model builders and the registry.
+
+The four classic networks of the original project are pre-upsampling models:
+the input is the low-resolution image already enlarged to the output size by
+MATLAB-style bicubic (``degradations.pre_upscale``), the output has the same
+size. All are fully convolutional (any height and width), RGB in [0, 1] in and
+out. Layer names are explicit so weight paths never depend on Keras's global
+name counters.
+
+``global_residual`` adds the (bicubic) input to the last convolution's output,
+so the network learns only the missing detail (VDSR's residual learning). It
+has no parameters; SRCNN keeps its paper's plain form by default.
+"""
+
+import keras
+from keras import layers
+
+from .errors import SRError
+from .layers import Scale
+
+MODELS = {}  # canonical name -> builder function
+
+
+def register(name, upsampling):
+    """Add a builder to ``MODELS``; ``upsampling`` is "pre" (input already at
+    output size) or "post" (input at LR size, takes a ``scale`` argument)."""
+
+    def wrap(builder):
+        builder.upsampling = upsampling
+        builder.model_name = name
+        MODELS[name] = builder
+        return builder
+
+    return wrap
+
+
+def canonical_name(name):
+    """Registry key for ``name``, matched case-insensitively."""
+    lookup = {key.lower(): key for key in MODELS}
+    try:
+        return lookup[str(name).lower()]
+    except KeyError:
+        known = ", ".join(MODELS)
+        raise SRError(f"unknown model '{name}' (known: {known})") from None
+
+
+def get_builder(name):
+    return MODELS[canonical_name(name)]
+
+
+def build(name, **kwargs):
+    """Build the registered model ``name`` (case-insensitive) with ``kwargs``."""
+    builder = get_builder(name)
+    try:
+        return builder(**kwargs)
+    except TypeError as exc:
+        raise SRError(f"bad arguments for model {builder.model_name}: {exc}") from None
+
+
+def _conv(filters, kernel, name, activation=None):
+    return layers.Conv2D(filters, kernel, padding="same", activation=activation, name=name)
+
+
+def _finish(inputs, features, channels, name, global_residual, kernel=3):
+    out = _conv(channels, kernel, "conv_out")(features)
+    if global_residual:
+        out = layers.Add(name="global_residual")([inputs, out])
+    return keras.Model(inputs, out, name=name)
+
+
+def _input(channels):
+    return keras.Input((None, None, channels), name="lr_upscaled")
+
+
+@register("SRCNN", upsampling="pre")
+def srcnn(channels=3, filters=(64, 32), kernels=(9, 1, 5), global_residual=False):
+    """SRCNN 9-1-5 (Dong et al. 2014): patch extraction, non-linear mapping,
+    reconstruction. 20,099 parameters with the defaults."""
+    inputs = _input(channels)
+    x = _conv(filters[0], kernels[0], "conv_1", "relu")(inputs)
+    x = _conv(filters[1], kernels[1], "conv_2", "relu")(x)
+    return _finish(inputs, x, channels, "SRCNN", global_residual, kernels[2])
+
+
+@register("VDSR", upsampling="pre")
+def vdsr(channels=3, filters=64, depth=20, global_residual=True):
+    """VDSR (Kim et al. 2016): ``depth`` 3x3 convolutions; the first and last
+    feature maps are joined by a skip connection before the output conv.
+    668,227 parameters with the defaults."""
+    inputs = _input(channels)
+    first = _conv(filters, 3, "conv_in", "relu")(inputs)
+    x = first
+    for i in range(depth - 2):
+        x = _conv(filters, 3, f"conv_{i + 1}", "relu")(x)
+    x = layers.Add(name="feature_skip")([first, x])
+    return _finish(inputs, x, channels, "VDSR", global_residual)
+
+
+@register("SMALL", upsampling="pre")
+def small(channels=3, filters=64, blocks=9, global_residual=True):
+    """The original project's SMALL: blocks of [conv-relu, conv] whose output is
+    concatenated to their input (features grow by ``filters`` per block), then
+    concatenated with the first features. 2,012,611 parameters by default."""
+    inputs = _input(channels)
+    first = _conv(filters, 3, "conv_in", "relu")(inputs)
+    x = first
+    for i in range(blocks):
+        y = _conv(filters, 3, f"block{i}_conv1", "relu")(x)
+        y = _conv(filters, 3, f"block{i}_conv2")(y)
+        x = layers.Concatenate(name=f"block{i}_concat")([x, y])
+    x = layers.Concatenate(name="feature_skip")([x, first])
+    return _finish(inputs, x, channels, "SMALL", global_residual)
+
+
+@register("LARGE", upsampling="pre")
+def large(channels=3, filters=128, blocks=24, res_scale=0.1, global_residual=True):
+    """The original project's LARGE (EDSR-style): residual blocks of
+    [conv-relu, conv, x res_scale] added to their input, then added to the
+    first features. 7,091,075 parameters by default."""
+    inputs = _input(channels)
+    first = _conv(filters, 3, "conv_in")(inputs)
+    x = first
+    for i in range(blocks):
+        y = _conv(filters, 3, f"block{i}_conv1", "relu")(x)
+        y = _conv(filters, 3, f"block{i}_conv2")(y)
+        y = Scale(res_scale, name=f"block{i}_scale")(y)
+        x = layers.Add(name=f"block{i}_add")([x, y])
+    x = layers.Add(name="feature_skip")([first, x])
+    return _finish(inputs, x, channels, "LARGE", global_residual)

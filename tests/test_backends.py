@@ -1,0 +1,26 @@
+"""The model and checkpoint tests again, under Keras's JAX backend (CPU)."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def test_model_and_checkpoint_tests_pass_under_jax():
+    pytest.importorskip("jax")
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        pytest.skip("already running under jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_models.py", "tests/test_checkpoints.py"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=900,
+    )
+    tail = r.stdout[-3000:]
+    assert r.returncode == 0, tail
+    summary = tail.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ passed(, \d+ warnings?)? in .*", summary), summary

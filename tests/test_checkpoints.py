@@ -1,0 +1,80 @@
+"""Checkpoint round trip and refusal of files that are not ours.
+Also run under KERAS_BACKEND=jax by test_backends.py."""
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from conftest import save_tiny_checkpoint
+from srkit import checkpoints, models
+from srkit.errors import SRError
+
+
+@pytest.mark.parametrize("name,args", [("VDSR", {"depth": 4}), ("LARGE", {"filters": 8, "blocks": 2}),
+                                       ("SMALL", {"filters": 8, "blocks": 2}), ("SRCNN", {})])
+def test_round_trip_is_bit_identical(tmp_path, name, args):
+    path = tmp_path / f"{name}_BEST.h5"
+    model = save_tiny_checkpoint(path, name, args, scale=3, metadata={"step": 7, "best_psnr": 31.5})
+    again, info = checkpoints.load(path)
+    assert (info.model, info.args, info.scales, info.metadata["step"]) == (name, args, [3], 7)
+    x = np.random.default_rng(0).random((1, 15, 14, 3), dtype=np.float32)
+    a = keras.ops.convert_to_numpy(model(x, training=False))
+    b = keras.ops.convert_to_numpy(again(x, training=False))
+    assert np.array_equal(a, b)
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write cleaned up
+
+
+def test_optimizer_state_round_trip(tmp_path):
+    model = models.build("SRCNN")
+    state = [np.arange(6, dtype=np.float32).reshape(2, 3), np.array(5, np.int64)]
+    checkpoints.save(tmp_path / "c.h5", model, "SRCNN", {}, 2, {}, optimizer_variables=state)
+    _, _, opt = checkpoints.load(tmp_path / "c.h5", with_optimizer=True)
+    assert all(np.array_equal(a, b) for a, b in zip(opt, state))
+
+
+def test_refuses_missing_and_non_hdf5(tmp_path):
+    with pytest.raises(SRError, match="does not exist"):
+        checkpoints.load(tmp_path / "nope.h5")
+    text = tmp_path / "text.h5"
+    text.write_text("hello, I am not a checkpoint\n")
+    with pytest.raises(SRError, match="not an HDF5 file"):
+        checkpoints.load(text)
+
+
+def test_refuses_random_hdf5(tmp_path):
+    path = tmp_path / "random.h5"
+    with h5py.File(path, "w") as f:
+        f["data"] = np.arange(10)
+    with pytest.raises(SRError, match="not an srkit checkpoint"):
+        checkpoints.read_info(path)
+
+
+def test_refuses_keras_file_with_lambda_layer(tmp_path):
+    inputs = keras.Input((None, None, 3))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    path = tmp_path / "LARGE_BEST.h5"
+    model.save(path)  # legacy Keras HDF5 with a marshalled lambda
+    with pytest.raises(SRError, match="Keras model/weights file"):
+        checkpoints.load(path)
+    keras_zip = tmp_path / "lambda.keras"
+    model.save(keras_zip)
+    with pytest.raises(SRError, match="not an HDF5 file"):
+        checkpoints.load(keras_zip)
+
+
+def test_refuses_tampered_description(tmp_path):
+    path = tmp_path / "c.h5"
+    save_tiny_checkpoint(path)
+    with h5py.File(path, "a") as f:
+        f.attrs["description"] = '{"model": "os.system", "args": {}, "scale": 2, "metadata": {}}'
+    with pytest.raises(SRError, match="unknown model 'os.system'"):
+        checkpoints.load(path)
+    with h5py.File(path, "a") as f:
+        f.attrs["description"] = '{"model": "VDSR", "args": {"depth": 5}, "scale": 2, "metadata": {}}'
+    with pytest.raises(SRError, match="weights do not fit"):
+        checkpoints.load(path)
+    with h5py.File(path, "a") as f:
+        f.attrs["description"] = "not json"
+    with pytest.raises(SRError, match="damaged"):
+        checkpoints.read_info(path)

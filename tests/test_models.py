@@ -1,0 +1,74 @@
+"""Model builders: exact parameter counts, shapes, registry, serialization.
+Also run under KERAS_BACKEND=jax by test_backends.py."""
+
+import keras
+import numpy as np
+import pytest
+
+from srkit import layers, models
+from srkit.errors import SRError
+
+EXPECTED_PARAMS = {"SRCNN": 20_099, "VDSR": 668_227, "SMALL": 2_012_611, "LARGE": 7_091_075}
+
+
+@pytest.fixture(scope="module")
+def built():
+    return {name: models.build(name) for name in EXPECTED_PARAMS}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_PARAMS))
+def test_parameter_counts_match_original_project(built, name):
+    assert built[name].count_params() == EXPECTED_PARAMS[name]
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_PARAMS))
+@pytest.mark.parametrize("hw", [(12, 16), (13, 17), (16, 11)])
+def test_fully_convolutional_same_size_output(built, name, hw):
+    x = np.random.default_rng(0).random((1, *hw, 3), dtype=np.float32)
+    y = keras.ops.convert_to_numpy(built[name](x, training=False))
+    assert y.shape == (1, *hw, 3)
+    assert np.all(np.isfinite(y))
+
+
+def test_registry_is_case_insensitive_and_complete():
+    assert set(EXPECTED_PARAMS) <= set(models.MODELS)
+    assert models.canonical_name("vdsr") == "VDSR"
+    assert models.build("srcnn").count_params() == EXPECTED_PARAMS["SRCNN"]
+    assert all(models.get_builder(n).upsampling == "pre" for n in EXPECTED_PARAMS)
+
+
+def test_unknown_model_and_bad_arguments_are_clear_errors():
+    with pytest.raises(SRError, match="unknown model 'NOPE'"):
+        models.build("NOPE")
+    with pytest.raises(SRError, match="bad arguments for model VDSR"):
+        models.build("VDSR", nonsense=1)
+
+
+def test_global_residual_returns_input_when_convs_are_zero():
+    model = models.build("VDSR", depth=3)
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    x = np.random.default_rng(1).random((1, 9, 10, 3), dtype=np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), x)
+
+
+def test_scale_layer_serializes_and_model_reloads_in_safe_mode(tmp_path):
+    layer = layers.Scale(0.1, name="s")
+    clone = layers.Scale.from_config(layer.get_config())
+    assert clone.factor == pytest.approx(0.1)
+    model = models.build("LARGE", filters=8, blocks=2)
+    path = tmp_path / "large.keras"
+    model.save(path)
+    again = keras.saving.load_model(path, safe_mode=True)
+    x = np.random.default_rng(2).random((1, 8, 8, 3), dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
+
+
+def test_residual_scaling_is_applied():
+    x = np.ones((1, 2, 2, 4), dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layers.Scale(0.1)(x)), 0.1 * x, rtol=1e-6)
+
+
+def test_runs_on_the_requested_backend():
+    import os
+
+    assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
