@@ -1,0 +1,44 @@
+#!/usr/bin/env python
+"""PSNR/SSIM tables on Set5, Set14 or any folder of HR images, under the papers'
+protocol (MATLAB-bicubic LR, Y channel, `scale` pixels shaved).
+
+  python evaluate.py --datasets Set5 Set14 --scales 2 3 4 --models bicubic \\
+      --data-root ../shared/datasets --json out.json
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from srkit.errors import run_cli  # noqa: E402
+from srkit import evaluation  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["Set5", "Set14"],
+                   help="folder names under the data root, or paths to folders of HR images")
+    p.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4])
+    p.add_argument("--models", nargs="+", default=None,
+                   help="nearest, bicubic, or checkpoints in --weights-dir by file stem or "
+                        "architecture (default: nearest, bicubic and every checkpoint there)")
+    p.add_argument("--weights", nargs="+", default=None, help="checkpoint files (.h5) to evaluate")
+    p.add_argument("--weights-dir", default=str(evaluation.ROOT / "weights"))
+    p.add_argument("--data-root", default=None,
+                   help="folder holding the datasets (default: $SR_DATA_ROOT, else evaluation/)")
+    p.add_argument("--json", dest="json_path", help="write the results as JSON here")
+    p.add_argument("--plot", default=str(evaluation.ROOT / "md_images" / "plot_psnr_ssim.png"),
+                   help="PSNR/SSIM plot path")
+    p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--combined-dir", default=str(evaluation.ROOT / "evaluation" / "Combined"),
+                   help="where labelled HR | nearest | bicubic | model comparisons go")
+    p.add_argument("--no-combined", action="store_true")
+    p.add_argument("--readme", help="replace the results table between markers in this README")
+    a = p.parse_args(argv)
+    evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
+                   None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,213 @@
+"""Benchmark evaluation: every method on every dataset x scale, scored with
+``metrics`` under the papers' protocol (the LR input is ``bicubic_lr``)."""
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import degradations, metrics
+from .errors import SRError
+from .io import atomic_path, list_images, load_image
+
+BASELINES = ("nearest", "bicubic")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    dataset: str
+    scale: int
+    model: str
+    psnr: float
+    ssim: float
+    seconds: float
+
+
+@dataclass
+class Method:
+    label: str
+    kind: str  # "nearest", "bicubic" or "checkpoint"
+    path: Path = None
+    scales: tuple = ()
+
+
+def default_data_root():
+    return Path(os.environ.get("SR_DATA_ROOT") or ROOT / "evaluation")
+
+
+def resolve_dataset(name, data_root):
+    """(label, folder): a name under ``data_root``, or a path to a folder."""
+    candidate = Path(data_root) / name
+    if not candidate.exists() and (os.sep in str(name) or Path(name).exists()):
+        candidate = Path(name)
+    if not candidate.exists():
+        raise SRError(f"{candidate}: dataset folder does not exist (data root: {data_root})")
+    return Path(name).name or str(name), candidate
+
+
+def resolve_methods(names, weights, weights_dir):
+    """Methods to score: baselines by name, checkpoints by path, and names of
+    checkpoints (file stem or architecture) found in ``weights_dir``."""
+    from . import checkpoints
+
+    weights_dir = Path(weights_dir)
+    shipped = sorted(weights_dir.glob("*.h5")) if weights_dir.is_dir() else []
+    if names is None:
+        names = list(BASELINES) + ([] if weights else [p.stem for p in shipped])
+    methods, paths = [], []
+    for name in names:
+        if name.lower() in BASELINES:
+            methods.append(Method(name.lower(), name.lower()))
+            continue
+        found = [p for p in shipped if p.stem.lower() == name.lower()]
+        if not found:
+            found = [p for p in shipped if checkpoints.read_info(p).model.lower() == name.lower()]
+        if not found:
+            raise SRError(f"{name}: not a baseline ({', '.join(BASELINES)}) nor a checkpoint in {weights_dir}")
+        paths += found
+    paths += [Path(w) for w in weights or []]
+    for path in dict.fromkeys(paths):
+        info = checkpoints.read_info(path)
+        methods.append(Method(info.label, "checkpoint", path, tuple(info.scales)))
+    return methods
+
+
+class _Runner:
+    """Loads each checkpoint once and turns an LR image into an SR image."""
+
+    def __init__(self, methods):
+        self.models = {}
+        for m in methods:
+            if m.kind == "checkpoint":  # Keras is imported only when needed
+                from . import checkpoints, models
+
+                model, info = checkpoints.load(m.path)
+                self.models[m.label] = (model, models.get_builder(info.model).upsampling)
+
+    def __call__(self, method, lr, scale):
+        if method.kind == "nearest":
+            return degradations.nearest_upscale(lr, scale)
+        if method.kind == "bicubic":
+            return degradations.bicubic_upscale(lr, scale)
+        from .inference import upscale
+
+        model, upsampling = self.models[method.label]
+        return upscale(model, lr, scale, upsampling)
+
+
+def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None):
+    """Score ``methods`` on each dataset x scale; returns a list of Result.
+
+    Inputs are all checked (folders, images, checkpoints) before any work so
+    a bad path fails in seconds. With ``combined_dir``, writes one labelled
+    HR | method... comparison per image into ``combined_dir/<dataset>_x<s>/``.
+    """
+    from .visualize import save_side_by_side
+
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    loaded = []
+    for name in datasets:
+        label, folder = resolve_dataset(name, data_root)
+        loaded.append((label, [(p, load_image(p)) for p in list_images(folder)]))
+    runner = _Runner(methods)
+    results = []
+    for label, images in loaded:
+        for scale in scales:
+            active = [m for m in methods if m.kind != "checkpoint" or scale in m.scales]
+            scores = {m.label: [] for m in active}
+            seconds = {m.label: 0.0 for m in active}
+            for path, hr in images:
+                hr = degradations.modcrop(hr, scale)
+                if min(hr.shape[:2]) < 11 + 2 * scale:
+                    raise SRError(f"{path}: image too small for x{scale} evaluation ({hr.shape[1]}x{hr.shape[0]})")
+                lr = degradations.bicubic_lr(hr, scale)
+                panels = [("HR", hr)]
+                for m in active:
+                    start = time.perf_counter()
+                    sr = runner(m, lr, scale)
+                    seconds[m.label] += time.perf_counter() - start
+                    p, s = metrics.psnr_ssim(hr, sr, scale)
+                    scores[m.label].append((p, s))
+                    panels.append((f"{m.label} {p:.2f}/{s:.4f}", sr))
+                if combined_dir is not None:
+                    save_side_by_side(Path(combined_dir) / f"{label}_x{scale}" / f"{path.stem}.png", panels)
+            for m in active:
+                p, s = np.mean(scores[m.label], axis=0)
+                results.append(Result(label, scale, m.label, float(p), float(s), seconds[m.label]))
+                log(f"{label} x{scale} {m.label}: {p:.2f} dB / {s:.4f} ({seconds[m.label]:.1f} s)")
+    return results
+
+
+def markdown_table(results):
+    """Long table: one row per dataset x scale x method."""
+    lines = [
+        "| Dataset | Scale | Model | PSNR (dB) | SSIM | Time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r.dataset} | x{r.scale} | {r.model} | {r.psnr:.2f} | {r.ssim:.4f} | {r.seconds:.2f} |")
+    return "\n".join(lines)
+
+
+def pivot_table(results):
+    """Papers' layout: one row per method, one 'PSNR / SSIM' column per dataset x scale."""
+    cols = list(dict.fromkeys((r.dataset, r.scale) for r in results))
+    methods = list(dict.fromkeys(r.model for r in results))
+    cell = {(r.dataset, r.scale, r.model): f"{r.psnr:.2f} / {r.ssim:.4f}" for r in results}
+    lines = [
+        "| Model | " + " | ".join(f"{d} x{s}" for d, s in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for m in methods:
+        lines.append(f"| {m} | " + " | ".join(cell.get((d, s, m), "-") for d, s in cols) + " |")
+    return "\n".join(lines)
+
+
+def write_json(results, path):
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"results": [asdict(r) for r in results]}, indent=2) + "\n")
+
+
+def update_readme(path, text, tag="results"):
+    """Replace what stands between ``<!-- tag:start -->`` and ``<!-- tag:end -->``."""
+    path = Path(path)
+    start, end = f"<!-- {tag}:start -->", f"<!-- {tag}:end -->"
+    content = path.read_text()
+    if start not in content or end not in content:
+        raise SRError(f"{path}: no '{start}' ... '{end}' markers to replace")
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    with atomic_path(path) as tmp:
+        tmp.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
+def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
+        json_path=None, plot_path=None, combined_dir=None, readme=None, log=None):
+    """evaluate.py's job: resolve inputs, score, print both tables, write the
+    requested JSON / plot / comparisons / README section."""
+    for s in scales:
+        if not 2 <= s <= 8:
+            raise SRError(f"scale {s} not supported (use 2 to 8)")
+    data_root = Path(data_root) if data_root else default_data_root()
+    methods = resolve_methods(models, weights, weights_dir)
+    results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log)
+    if not results:
+        raise SRError("nothing evaluated: no method supports the requested scales")
+    table = pivot_table(results)
+    print(table)
+    print()
+    print(markdown_table(results))
+    if json_path:
+        write_json(results, json_path)
+    if plot_path:
+        from .visualize import plot_results
+
+        plot_results(results, plot_path)
+    if readme:
+        update_readme(readme, table)
+    return results

@@ -1,0 +1,110 @@
+"""evaluate.py: the papers' bicubic rows, checkpoint rows, outputs, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import random_image, run_script, save_tiny_checkpoint
+from srkit import evaluation
+from srkit.errors import SRError
+
+PUBLISHED_BICUBIC = {  # (dataset, scale): (PSNR, SSIM), as in SRCNN/VDSR/EDSR papers
+    ("Set5", 2): (33.66, 0.9299), ("Set5", 3): (30.39, 0.8682), ("Set5", 4): (28.42, 0.8104),
+    ("Set14", 2): (30.24, 0.8688), ("Set14", 3): (27.55, 0.7742), ("Set14", 4): (26.00, 0.7027),
+}
+
+
+def test_reproduces_published_bicubic_rows(benchmark_root, tmp_path):
+    out = tmp_path / "out.json"
+    r = run_script("evaluate.py", "--models", "bicubic", "--datasets", "Set5", "Set14", "--scales", 2, 3, 4,
+                   "--data-root", benchmark_root, "--json", out, "--no-plot", "--no-combined")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(out.read_text())["results"]
+    assert len(rows) == 6
+    for row in rows:
+        assert set(row) == {"dataset", "scale", "model", "psnr", "ssim", "seconds"}
+        psnr, ssim = PUBLISHED_BICUBIC[(row["dataset"], row["scale"])]
+        assert abs(row["psnr"] - psnr) <= 0.03, row
+        assert abs(row["ssim"] - ssim) <= 0.002, row
+    assert "| bicubic | 33.6" in r.stdout
+
+
+@pytest.fixture
+def small_dataset(tmp_path):
+    folder = tmp_path / "Tiny"
+    folder.mkdir()
+    Image.fromarray(random_image(36, 48, seed=1)).save(folder / "a.png")
+    Image.fromarray(random_image(40, 36, 1, seed=2)).save(folder / "b_grey.png")
+    (folder / "README.txt").write_text("not an image, ignored by extension\n")
+    return folder
+
+
+def test_checkpoint_rows_outputs_and_readme(tmp_path, small_dataset):
+    ckpt = tmp_path / "VDSR_BEST.h5"
+    save_tiny_checkpoint(ckpt, "VDSR", {"depth": 3}, scale=2)
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nrest\n")
+    results = evaluation.run(["Tiny"], [2, 3], ["nearest", "bicubic"], [ckpt], tmp_path / "noweights",
+                             tmp_path, tmp_path / "r.json", tmp_path / "plot.png", tmp_path / "comb", readme,
+                             log=lambda m: None)
+    labels = [(r.scale, r.model) for r in results]
+    # the x2 checkpoint is scored at x2 only
+    assert labels == [(2, "nearest"), (2, "bicubic"), (2, "VDSR_BEST"), (3, "nearest"), (3, "bicubic")]
+    assert all(np.isfinite(r.psnr) and 0 < r.ssim <= 1 for r in results)
+    assert len(json.loads((tmp_path / "r.json").read_text())["results"]) == 5
+    assert (tmp_path / "plot.png").stat().st_size > 1000
+    combined = Image.open(tmp_path / "comb" / "Tiny_x2" / "a.png")
+    assert combined.width >= 4 * 48  # HR | nearest | bicubic | model
+    text = readme.read_text()
+    assert "old" not in text and "| VDSR_BEST |" in text and text.endswith("rest\n")
+
+
+def test_models_by_name_from_weights_dir(tmp_path, small_dataset):
+    wdir = tmp_path / "weights"
+    wdir.mkdir()
+    save_tiny_checkpoint(wdir / "VDSR_x2.h5")
+    methods = evaluation.resolve_methods(["bicubic", "vdsr"], None, wdir)
+    assert [m.label for m in methods] == ["bicubic", "VDSR_x2"]
+    assert [m.label for m in evaluation.resolve_methods(None, None, wdir)] == ["nearest", "bicubic", "VDSR_x2"]
+    with pytest.raises(SRError, match="not a baseline"):
+        evaluation.resolve_methods(["EDSR"], None, wdir)
+
+
+def _assert_one_line_error(r, *needles):
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, r.stderr
+    for needle in needles:
+        assert str(needle) in lines[0], lines[0]
+
+
+def test_bad_input_gives_one_line_errors(tmp_path, small_dataset):
+    base = ["--no-plot", "--no-combined", "--data-root", tmp_path, "--scales", "2", "--models", "bicubic"]
+    r = run_script("evaluate.py", *base, "--datasets", "Missing")
+    _assert_one_line_error(r, tmp_path / "Missing", "does not exist")
+
+    (tmp_path / "Empty").mkdir()
+    r = run_script("evaluate.py", *base, "--datasets", "Empty")
+    _assert_one_line_error(r, tmp_path / "Empty", "no image files")
+
+    (small_dataset / "broken.png").write_bytes(b"this is text, not a PNG")
+    r = run_script("evaluate.py", *base, "--datasets", "Tiny")
+    _assert_one_line_error(r, small_dataset / "broken.png", "not a readable image")
+    (small_dataset / "broken.png").unlink()
+
+    r = run_script("evaluate.py", *base, "--datasets", "Tiny", "--weights", tmp_path / "none.h5")
+    _assert_one_line_error(r, tmp_path / "none.h5", "does not exist")
+
+    fake = tmp_path / "fake.h5"
+    fake.write_text("text renamed to .h5")
+    r = run_script("evaluate.py", *base, "--datasets", "Tiny", "--weights", fake)
+    _assert_one_line_error(r, fake, "not a checkpoint")
+
+
+def test_dataset_given_as_path(tmp_path, small_dataset):
+    results = evaluation.run([str(small_dataset)], [2], ["bicubic"], data_root=tmp_path / "elsewhere",
+                             log=lambda m: None)
+    assert [(r.dataset, r.model) for r in results] == [("Tiny", "bicubic")]
