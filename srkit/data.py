@@ -1,0 +1,135 @@
+"""Training data: images decoded once and kept in memory, random aligned
+(input, target) patch batches streamed from them.
+
+Every batch is a pure function of (seed, step), so a resumed run sees exactly
+the batches an uninterrupted one would, and batches can be built ahead in
+worker threads without touching any shared random state.
+"""
+
+import concurrent.futures
+import sys
+
+import numpy as np
+
+from . import degradations
+from .errors import SRError
+from .io import list_images, load_image
+
+# Border kept around each LR image so a pre-upscaled patch equals the same
+# crop of the whole pre-upscaled image (the bicubic kernel reaches 2 LR pixels).
+MARGIN = 3
+SEED_INTERPOLATIONS = ("bilinear", "bicubic", "area", "lanczos")
+
+
+def dihedral(img, k):
+    """The k-th (0..7) of the 8 flips/rotations of an (H, W, C) array."""
+    img = np.rot90(img, k % 4, axes=(0, 1))
+    return img[:, ::-1] if k >= 4 else img
+
+
+class PatchSampler:
+    """Random training batches from a folder of images (searched recursively).
+
+    ``upsampling`` "pre": input is the bicubic-enlarged LR patch (HR size);
+    "post": input is the LR patch. ``degradation`` "bicubic" (MATLAB
+    imresize, as evaluation) or "seed" (the original project's: area
+    downscale, random re-upscale, random scale in [2, 4]; pre only).
+    """
+
+    def __init__(self, folder, scales=(2,), patch=64, batch=8, upsampling="pre", degradation="bicubic",
+                 seed=0, augment=True, workers=2, log=None):
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.scales = [int(s) for s in scales]
+        self.patch, self.batch_size, self.seed, self.augment = int(patch), int(batch), int(seed), augment
+        self.upsampling, self.degradation = upsampling, degradation
+        if degradation not in ("bicubic", "seed"):
+            raise SRError(f"unknown degradation '{degradation}' (use bicubic or seed)")
+        if degradation == "seed" and upsampling != "pre":
+            raise SRError("the 'seed' degradation makes HR-size inputs: pre-upsampling models only")
+        if any(self.patch // s < 2 for s in self.scales):
+            raise SRError(f"patch {self.patch} too small for x{max(self.scales)}")
+        self.images, self.lr = [], {s: [] for s in self.scales}
+        skipped = 0
+        files = list_images(folder, recursive=True)
+        for path in files:
+            try:
+                img = load_image(path)
+            except SRError as exc:
+                self.log(f"warning: skipping {exc}")
+                skipped += 1
+                continue
+            if min(img.shape[:2]) < self.patch:
+                self.log(f"warning: skipping {path}: {img.shape[1]}x{img.shape[0]} is smaller than a {self.patch} patch")
+                skipped += 1
+                continue
+            img = np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img
+            self.images.append(img)
+            if degradation == "bicubic":
+                for s in self.scales:
+                    lr = degradations.bicubic_lr(img, s)
+                    self.lr[s].append(np.pad(lr, ((MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0)), "symmetric"))
+        if not self.images:
+            raise SRError(f"{folder}: no usable training image ({len(files)} found, {skipped} skipped)")
+        self.description = {"path": str(folder), "images": len(self.images), "skipped": skipped,
+                            "pixels": int(sum(i.shape[0] * i.shape[1] for i in self.images))}
+        self._pool = concurrent.futures.ThreadPoolExecutor(max(1, workers)) if workers else None
+
+    def batch(self, step):
+        """(inputs, targets) float32 in [0, 1] for global ``step``: NHWC arrays."""
+        rng = np.random.default_rng([self.seed, int(step)])
+        scale = self.scales[rng.integers(len(self.scales))]
+        pairs = [self._pair(rng, scale) for _ in range(self.batch_size)]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+    def _pair(self, rng, scale):
+        idx = rng.integers(len(self.images))
+        hr_img = self.images[idx]
+        if self.degradation == "seed":
+            x, y = self._seed_pair(rng, hr_img)
+        else:
+            x, y = self._bicubic_pair(rng, idx, scale)
+        if self.augment:
+            k = int(rng.integers(8))
+            x, y = dihedral(x, k), dihedral(y, k)
+        return np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.float32)
+
+    def _bicubic_pair(self, rng, idx, scale):
+        lp = self.patch // scale  # LR patch side; HR patch is lp * scale
+        lr = self.lr[scale][idx]
+        h, w = lr.shape[0] - 2 * MARGIN, lr.shape[1] - 2 * MARGIN
+        i, j = int(rng.integers(h - lp + 1)), int(rng.integers(w - lp + 1))
+        y = self.images[idx][i * scale:(i + lp) * scale, j * scale:(j + lp) * scale] / np.float32(255)
+        if self.upsampling == "post":
+            return lr[i + MARGIN:i + MARGIN + lp, j + MARGIN:j + MARGIN + lp] / np.float32(255), y
+        window = lr[i:i + lp + 2 * MARGIN, j:j + lp + 2 * MARGIN]
+        up = degradations.pre_upscale(window, scale)
+        m = MARGIN * scale
+        return up[m:m + lp * scale, m:m + lp * scale], y
+
+    def _seed_pair(self, rng, hr_img):
+        import cv2
+
+        p = self.patch
+        i = int(rng.integers(hr_img.shape[0] - p + 1))
+        j = int(rng.integers(hr_img.shape[1] - p + 1))
+        y = hr_img[i:i + p, j:j + p].astype(np.float32) / 255
+        small = max(2, int(round(p / rng.uniform(2.0, 4.0))))
+        flags = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,
+                 "lanczos": cv2.INTER_LANCZOS4}
+        down = cv2.resize(y, (small, small), interpolation=cv2.INTER_AREA)
+        method = SEED_INTERPOLATIONS[rng.integers(len(SEED_INTERPOLATIONS))]
+        return np.clip(cv2.resize(down, (p, p), interpolation=flags[method]), 0, 1), y
+
+    def stream(self, start, lookahead=4):
+        """Endless batches for steps start, start+1, ..., built ahead in threads."""
+        if self._pool is None:
+            step = start
+            while True:
+                yield self.batch(step)
+                step += 1
+        pending = [self._pool.submit(self.batch, s) for s in range(start, start + lookahead)]
+        step = start + lookahead
+        while True:
+            yield pending.pop(0).result()
+            pending.append(self._pool.submit(self.batch, step))
+            step += 1

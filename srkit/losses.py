@@ -1,0 +1,72 @@
+"""Training losses in keras.ops (any backend). Images are in [0, 1]; both
+tensors are cast to float32 so mixed-precision outputs are scored exactly.
+
+Each loss returns one value per sample, shape (batch,), and Keras reduces
+them: a loss that returned the batch mean itself would not be rescaled for
+data-parallel training (under tf.distribute its gradient came out
+multiplied by the number of replicas).
+"""
+
+import numpy as np
+from keras import ops
+
+from .errors import SRError
+
+
+def _f32(y_true, y_pred):
+    return ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+
+
+_PIXELS = (1, 2, 3)  # per-sample mean over height, width and channels
+
+
+def l1(y_true, y_pred):
+    y_true, y_pred = _f32(y_true, y_pred)
+    return ops.mean(ops.abs(y_true - y_pred), axis=_PIXELS)
+
+
+def mse(y_true, y_pred):
+    y_true, y_pred = _f32(y_true, y_pred)
+    return ops.mean(ops.square(y_true - y_pred), axis=_PIXELS)
+
+
+def _gaussian_kernel(channels, size=11, sigma=1.5):
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    g = np.outer(g, g) / np.outer(g, g).sum()
+    return np.tile(g[:, :, None, None], (1, 1, channels, 1)).astype(np.float32)
+
+
+def ssim(y_true, y_pred, max_val=1.0):
+    """Per-sample mean SSIM over pixels and channels, Wang et al. constants, Gaussian
+    11x11 window with sigma 1.5, valid filtering (the differentiable twin of
+    ``metrics.ssim_planes``, applied per RGB channel)."""
+    y_true, y_pred = _f32(y_true, y_pred)
+    kernel = ops.convert_to_tensor(_gaussian_kernel(ops.shape(y_true)[-1]))
+
+    def blur(t):
+        return ops.depthwise_conv(t, kernel, strides=1, padding="valid")
+
+    c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2
+    mu_t, mu_p = blur(y_true), blur(y_pred)
+    var_t = blur(y_true * y_true) - mu_t**2
+    var_p = blur(y_pred * y_pred) - mu_p**2
+    cov = blur(y_true * y_pred) - mu_t * mu_p
+    num = (2 * mu_t * mu_p + c1) * (2 * cov + c2)
+    den = (mu_t**2 + mu_p**2 + c1) * (var_t + var_p + c2)
+    return ops.mean(num / den, axis=_PIXELS)
+
+
+def ssim_l1(y_true, y_pred):
+    """The original project's mix: 0.84 * (1 - SSIM) + 0.16 * L1."""
+    return 0.84 * (1.0 - ssim(y_true, y_pred)) + 0.16 * l1(y_true, y_pred)
+
+
+LOSSES = {"l1": l1, "mse": mse, "ssim_l1": ssim_l1}
+
+
+def get(name):
+    try:
+        return LOSSES[name.lower()]
+    except KeyError:
+        raise SRError(f"unknown loss '{name}' (known: {', '.join(LOSSES)})") from None

@@ -1,0 +1,103 @@
+"""Training patches: alignment after augmentation, exactness of the patch
+pre-upscale, determinism, the 'seed' degradation, bad folders."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import random_image
+from srkit import degradations
+from srkit.data import PatchSampler, dihedral
+from srkit.errors import SRError
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "train"
+    (d / "sub").mkdir(parents=True)
+    Image.fromarray(random_image(60, 72, seed=1)).save(d / "a.png")
+    Image.fromarray(random_image(66, 50, 1, seed=2)).save(d / "sub" / "grey.jpg", quality=95)
+    return d
+
+
+def test_dihedral_group_has_eight_distinct_members():
+    a = np.arange(2 * 3 * 1).reshape(2, 3, 1)
+    variants = {dihedral(a, k).tobytes() + bytes(dihedral(a, k).shape) for k in range(8)}
+    assert len(variants) == 8
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_pre_upscaled_patch_equals_crop_of_whole_image(folder, scale):
+    s = PatchSampler(folder, [scale], patch=24, batch=6, augment=False, workers=0)
+    x, y = s.batch(5)
+    assert x.shape == y.shape == (6, 24 // scale * scale, 24 // scale * scale, 3)
+    for xi, yi in zip(x, y):
+        # locate the HR patch in its image, then compare with the whole-image pre-upscale
+        for idx, img in enumerate(s.images):
+            hits = np.argwhere(np.all(np.lib.stride_tricks.sliding_window_view(
+                img.astype(np.float32) / 255, yi.shape, axis=(0, 1, 2))[..., 0, :, :, :] == yi, axis=(-3, -2, -1)))
+            if len(hits):
+                i, j = hits[0][:2]
+                break
+        else:
+            pytest.fail("HR patch not found in any training image")
+        assert i % scale == 0 and j % scale == 0
+        whole = degradations.pre_upscale(degradations.bicubic_lr(img, scale), scale)
+        np.testing.assert_allclose(xi, whole[i:i + yi.shape[0], j:j + yi.shape[1]], atol=1e-5)
+
+
+@pytest.mark.parametrize("upsampling", ["pre", "post"])
+def test_augmentation_keeps_input_and_target_aligned(tmp_path, upsampling):
+    # smooth, asymmetric content: bicubic recovers it well, and no flip or
+    # rotation of a patch resembles the patch itself
+    yy, xx = np.mgrid[0:80, 0:90].astype(np.float64)
+    img = 127 + 60 * np.sin(xx / 6 + yy / 17) + 40 * np.cos(yy / 5 - xx / 23) + 0.3 * xx
+    img = np.stack([img, img[::-1] * 0.5 + 60, 255 - img], -1).clip(0, 255).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "smooth.png")
+    s = PatchSampler(tmp_path, [2], patch=32, batch=16, upsampling=upsampling, augment=True, workers=0)
+    x, y = s.batch(3)
+    for xi, yi in zip(x, y):
+        if upsampling == "post":
+            xi = degradations.pre_upscale(xi, 2)
+        # the input looks most like the target in the same orientation, by a clear margin
+        errors = sorted(np.abs(xi[4:-4, 4:-4] - dihedral(yi, k)[4:-4, 4:-4]).mean() for k in range(8))
+        same = np.abs(xi[4:-4, 4:-4] - yi[4:-4, 4:-4]).mean()
+        assert same == errors[0] and errors[1] > 1.5 * same
+
+
+def test_batches_are_a_function_of_seed_and_step(folder):
+    a = PatchSampler(folder, [2, 3], patch=24, batch=4, seed=7, workers=2)
+    b = PatchSampler(folder, [2, 3], patch=24, batch=4, seed=7, workers=0)
+    stream = a.stream(10)
+    for step in range(10, 14):
+        xa, ya = next(stream)
+        xb, yb = b.batch(step)
+        assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
+    assert not np.array_equal(b.batch(1)[1], b.batch(2)[1])
+
+
+def test_seed_degradation(folder):
+    s = PatchSampler(folder, [2], patch=32, batch=8, degradation="seed", workers=0)
+    x, y = s.batch(0)
+    assert x.shape == y.shape == (8, 32, 32, 3)
+    assert x.min() >= 0 and x.max() <= 1
+    assert np.abs(x - y).mean() > 1e-3  # degraded, but still the same content
+    assert np.abs(x - y).mean() < np.abs(x - y[::-1]).mean()
+    with pytest.raises(SRError, match="pre-upsampling"):
+        PatchSampler(folder, [2], patch=32, upsampling="post", degradation="seed")
+
+
+def test_small_and_corrupt_images_are_skipped_with_warnings(folder):
+    Image.fromarray(random_image(10, 10, seed=3)).save(folder / "tiny.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    warnings = []
+    s = PatchSampler(folder, [2], patch=32, workers=0, log=warnings.append)
+    assert s.description["images"] == 2 and s.description["skipped"] == 2
+    assert any("tiny.png" in w and "smaller" in w for w in warnings)
+    assert any("broken.png" in w for w in warnings)
+
+
+def test_folder_without_usable_images(tmp_path):
+    Image.fromarray(random_image(10, 10)).save(tmp_path / "tiny.png")
+    with pytest.raises(SRError, match="no usable training image"):
+        PatchSampler(tmp_path, [2], patch=32, log=lambda m: None)
