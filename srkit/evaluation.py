@@ -31,9 +31,11 @@ class Result:
 @dataclass
 class Method:
     label: str
-    kind: str  # "nearest", "bicubic" or "checkpoint"
+    kind: str  # "nearest", "bicubic", "checkpoint", or "model" (in memory)
     path: Path = None
     scales: tuple = ()
+    model: object = None  # kind "model": a keras.Model ...
+    upsampling: str = "pre"  # ... and how it takes its input
 
 
 def default_data_root():
@@ -96,6 +98,8 @@ class _Runner:
             return degradations.bicubic_upscale(lr, scale)
         from .inference import upscale
 
+        if method.kind == "model":
+            return upscale(method.model, lr, scale, method.upsampling)
         model, upsampling = self.models[method.label]
         return upscale(model, lr, scale, upsampling)
 
@@ -118,7 +122,7 @@ def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None):
     results = []
     for label, images in loaded:
         for scale in scales:
-            active = [m for m in methods if m.kind != "checkpoint" or scale in m.scales]
+            active = [m for m in methods if m.kind in BASELINES or scale in m.scales]
             scores = {m.label: [] for m in active}
             seconds = {m.label: 0.0 for m in active}
             for path, hr in images:

@@ -57,14 +57,17 @@ def build(name, **kwargs):
         raise SRError(f"bad arguments for model {builder.model_name}: {exc}") from None
 
 
-def _conv(filters, kernel, name, activation=None):
-    return layers.Conv2D(filters, kernel, padding="same", activation=activation, name=name)
+def _conv(filters, kernel, name, activation=None, **kwargs):
+    return layers.Conv2D(filters, kernel, padding="same", activation=activation, name=name, **kwargs)
 
 
 def _finish(inputs, features, channels, name, global_residual, kernel=3):
-    out = _conv(channels, kernel, "conv_out")(features)
+    # The image-producing layers stay float32 under a mixed-precision policy:
+    # bfloat16's 8-bit mantissa cannot even represent one 8-bit pixel level
+    # near 1.0, which would cap PSNR.
+    out = _conv(channels, kernel, "conv_out", dtype="float32")(features)
     if global_residual:
-        out = layers.Add(name="global_residual")([inputs, out])
+        out = layers.Add(name="global_residual", dtype="float32")([inputs, out])
     return keras.Model(inputs, out, name=name)
 
 

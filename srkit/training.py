@@ -1,0 +1,286 @@
+"""The trainer behind train.py: Keras ``fit`` driven in chunks between
+events (validation, periodic save, time budget, SIGTERM/Ctrl-C), so every
+backend and distribution strategy trains the same way, and a run resumes
+exactly: weights, optimizer state (its step drives the schedule), plateau
+state and the data stream (a function of seed and step) are all restored.
+"""
+
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import keras
+
+from . import checkpoints, evaluation
+from .errors import SRError
+
+ROOT = Path(__file__).resolve().parent.parent
+# Options a resumed run may change; everything else comes from the checkpoint.
+RESUMABLE_OVERRIDES = ("steps", "minutes", "data", "val_data", "data_root", "val_every", "save_every_min",
+                       "workers", "log_every")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def setup_devices(cfg):
+    """Mixed precision and data-parallel distribution; returns a TF strategy
+    scope (or a null context). Must run before any model is built."""
+    import contextlib
+
+    backend = keras.backend.backend()
+    virtual = int(os.environ.get("SRKIT_VIRTUAL_DEVICES", "0"))  # tests: N virtual CPUs
+    if backend == "tensorflow" and virtual:
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * virtual)
+    if cfg["precision"] != "float32":
+        keras.config.set_dtype_policy(cfg["precision"])
+    if not cfg["distribute"]:
+        return contextlib.nullcontext(), 1
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        n = strategy.num_replicas_in_sync
+    elif backend == "jax":
+        devices = keras.distribution.list_devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        strategy, n = None, len(devices)
+    else:
+        raise SRError(f"--distribute is not supported on the {backend} backend")
+    if cfg["batch"] % n:
+        raise SRError(f"batch {cfg['batch']} is not divisible by the {n} devices")
+    log(f"data parallel over {n} devices ({backend})")
+    return (strategy.scope() if strategy else contextlib.nullcontext()), n
+
+
+class _Events(keras.callbacks.Callback):
+    """Counts steps inside a fit() call and stops it when an event is due."""
+
+    def __init__(self, trainer):
+        super().__init__()
+        self.t = trainer
+
+    def on_train_begin(self, logs=None):
+        self.count, self.loss_sum = 0, 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = batch + 1 - self.count  # > 1 with steps_per_execution
+        self.count = batch + 1
+        if logs and "loss" in logs:
+            self.loss_sum = float(logs["loss"]) * self.count  # logs hold the running mean
+        self.t.on_step(self, done)
+
+
+class Trainer:
+    def __init__(self, cfg):
+        from . import losses, models
+        from .data import PatchSampler
+        from .schedules import Plateau, Schedule
+
+        self.cfg = cfg
+        self.keras = keras
+        evaluation.resolve_dataset(cfg["val_data"], cfg["data_root"]) if cfg["val_data"] else None
+        resume = cfg.get("resume")
+        self.run_dir = Path(resume or cfg.get("run_dir") or self._default_run_dir())
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.builder = models.get_builder(cfg["model"])
+        cfg["model"] = self.builder.model_name
+        scope, self.devices = setup_devices(cfg)
+        self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
+                                    cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log)
+        keras.utils.set_random_seed(cfg["seed"])
+        self.state = {"step": 0, "best_psnr": None, "best_ssim": None, "best_step": None, "wall_time_s": 0.0,
+                      "factor": 1.0, "plateau": {"best": None, "wait": 0}}
+        init_weights = opt_arrays = None
+        if resume:
+            saved, info, opt_arrays = checkpoints.load(self.run_dir / "last.h5", with_optimizer=True)
+            self.state.update(info.metadata["state"])
+            init_weights = saved.get_weights()
+        with scope:
+            self.model = models.build(cfg["model"], **cfg["model_args"])
+            if cfg.get("init_from"):
+                src, info = checkpoints.load(cfg["init_from"])
+                if info.model != cfg["model"] or info.args != cfg["model_args"]:
+                    raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
+                                  f"{cfg['model']}{cfg['model_args']}")
+                init_weights = src.get_weights()
+            if init_weights is not None:
+                self.model.set_weights(init_weights)
+            self.schedule = Schedule(cfg["lr"], cfg["schedule"], cfg["steps"], cfg["decay_every"],
+                                     cfg["decay_rate"], cfg["min_lr"], cfg["warmup"], self.state["factor"])
+            opt = keras.optimizers.Adam(self.schedule, clipnorm=cfg["clipnorm"] or None)
+            self.model.compile(optimizer=opt, loss=losses.get(cfg["loss"]),
+                               steps_per_execution=cfg["steps_per_execution"])
+            opt.build(self.model.trainable_variables)
+            if opt_arrays is not None:
+                if [tuple(a.shape) for a in opt_arrays] != [tuple(v.shape) for v in opt.variables]:
+                    raise SRError(f"{self.run_dir / 'last.h5'}: optimizer state does not fit this run")
+                for var, arr in zip(opt.variables, opt_arrays):
+                    var.assign(arr)
+        self.plateau = Plateau(cfg["patience"], **self.state["plateau"])
+        self._val_model = None
+        self._signal = None
+
+    def _default_run_dir(self):
+        scales = "".join(str(s) for s in self.cfg["scale"])
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return ROOT / "runs" / f"{self.cfg['model'].upper()}_x{scales}_{stamp}"
+
+    # -- events -------------------------------------------------------------
+    def on_step(self, cb, done):
+        step = self.state["step"] + cb.count
+        self.bar.update(done)
+        self.bar.set_postfix(loss=f"{cb.loss_sum / cb.count:.4g}", val=self._last_val, refresh=False)
+        if self._signal or self._budget_over() or time.monotonic() - self._last_save > self._save_interval:
+            self.model.stop_training = True
+        if self.cfg["log_every"] and step % self.cfg["log_every"] == 0:
+            self.model.stop_training = True  # the chunk ends here so the row is exact
+
+    def _budget_over(self):  # --minutes: wall-clock budget for this invocation
+        minutes = self.cfg.get("minutes")
+        return bool(minutes) and time.monotonic() - self._start > 60 * minutes
+
+    def _handle_signal(self, signum, frame):
+        if self._signal:  # second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self._signal = signum
+        log(f"\n{signal.Signals(signum).name}: saving a checkpoint at the end of this step ...")
+
+    # -- validation and checkpoints -----------------------------------------
+    def validate(self):
+        """Validation PSNR/SSIM of the current weights, through evaluate.py's own code path."""
+        from . import models
+
+        if self._val_model is None:  # float32, single device: what evaluate.py rebuilds from the file
+            policy = self.keras.config.dtype_policy()
+            self.keras.config.set_dtype_policy("float32")
+            self._val_model = models.build(self.cfg["model"], **self.cfg["model_args"])
+            self.keras.config.set_dtype_policy(policy)
+        self._val_model.set_weights(self.model.get_weights())
+        method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self._val_model,
+                                   upsampling=self.builder.upsampling)
+        scale = self.cfg["scale"][0]
+        (r,) = evaluation.evaluate([self.cfg["val_data"]], [scale], [method], self.cfg["data_root"],
+                                   log=lambda m: None)
+        return r.psnr, r.ssim
+
+    def save(self, name, with_optimizer=True):
+        meta = {"step": self.state["step"], "best_psnr": self.state["best_psnr"],
+                "best_ssim": self.state["best_ssim"], "degradation": self.cfg["degradation"],
+                "data": self.sampler.description, "val_data": self.cfg["val_data"],
+                "batch": self.cfg["batch"], "patch": self.cfg["patch"], "loss": self.cfg["loss"],
+                "backend": self.keras.backend.backend(), "hardware": _hardware(),
+                "precision": self.cfg["precision"], "state": self.state, "config": self.cfg}
+        scale = self.cfg["scale"][0] if len(self.cfg["scale"]) == 1 else self.cfg["scale"]
+        opt = self.model.optimizer.variables if with_optimizer else None
+        checkpoints.save(self.run_dir / name, self.model, self.cfg["model"], self.cfg["model_args"], scale, meta, opt)
+        self._last_save = time.monotonic()
+
+    # -- the loop -----------------------------------------------------------
+    def run(self):
+        from tqdm import tqdm
+
+        from .trainlog import TrainLog, plot_curves
+
+        cfg, st = self.cfg, self.state
+        (self.run_dir / "config.json").write_text(json.dumps(cfg, indent=2, default=str) + "\n")
+        tlog = TrainLog(self.run_dir, st["step"] if cfg.get("resume") else None)
+        self._start = self._last_save = time.monotonic()
+        self._save_interval = 60 * cfg["save_every_min"]
+        self._last_val = f"{st['best_psnr']:.2f}" if st["best_psnr"] else "-"
+        old = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        events = _Events(self)
+        self.bar = tqdm(total=cfg["steps"], initial=st["step"], unit="step", dynamic_ncols=True,
+                        disable=None, file=sys.stderr)
+        log(f"{cfg['model']} x{cfg['scale']} from step {st['step']} to {cfg['steps']}; run dir {self.run_dir}")
+        try:
+            while st["step"] < cfg["steps"] and not self._signal and not self._budget_over():
+                val_every = cfg["val_every"] if cfg["val_data"] else 0
+                bound = cfg["steps"] if not val_every else min(cfg["steps"], (st["step"] // val_every + 1) * val_every)
+                t0 = time.monotonic()
+                self.model.fit(self.sampler.stream(st["step"]), steps_per_epoch=bound - st["step"], epochs=1,
+                               verbose=0, callbacks=[events], shuffle=False)
+                st["step"] += events.count
+                st["wall_time_s"] += time.monotonic() - t0
+                row = {"step": st["step"], "loss": events.loss_sum / max(1, events.count),
+                       "lr": self.schedule.value(st["step"]),
+                       "elapsed_s": round(st["wall_time_s"], 2),
+                       "steps_per_s": round(events.count / max(1e-9, time.monotonic() - t0), 4)}
+                validated = val_every and (st["step"] % val_every == 0 or st["step"] >= cfg["steps"]
+                                           or self._budget_over())  # a budget-limited run ends validated
+                if validated:
+                    self._after_validation(row)
+                tlog.write(**row)
+                if validated or time.monotonic() - self._last_save > self._save_interval:
+                    self.save("last.h5")
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+            self.bar.close()
+        self.save("last.h5")
+        if not (self.run_dir / "best.h5").exists():
+            self.save("best.h5", with_optimizer=False)
+        plot_curves(self.run_dir, self.run_dir / "curves.png")
+        how = f"stopped by {signal.Signals(self._signal).name}" if self._signal else "done"
+        best = f"{st['best_psnr']:.3f} dB at step {st['best_step']}" if st["best_psnr"] else "not validated"
+        log(f"{how} at step {st['step']} ({st['wall_time_s']:.0f} s); best val PSNR {best}; "
+            f"resume with: python train.py --resume {self.run_dir}")
+        print(f"final_val_psnr={st['best_psnr'] if st['best_psnr'] is not None else 'nan'}")
+        return 128 + self._signal if self._signal else 0
+
+    def _after_validation(self, row):
+        st = self.state
+        psnr, ssim = self.validate()
+        row.update(val_psnr=round(psnr, 6), val_ssim=round(ssim, 6))
+        self._last_val = f"{psnr:.2f}"
+        if st["best_psnr"] is None or psnr > st["best_psnr"]:
+            st.update(best_psnr=psnr, best_ssim=ssim, best_step=st["step"])
+            self.save("best.h5", with_optimizer=False)
+        if self.cfg["plateau"] and self.plateau.update(psnr) and st["factor"] * self.cfg["lr"] > self.cfg["min_lr"]:
+            st["factor"] *= 0.5
+            self.schedule.factor = st["factor"]
+            self.model.make_train_function(force=True)  # the factor is traced into the step
+            log(f"plateau: learning rate factor now {st['factor']}")
+        st["plateau"] = self.plateau.state()
+        log(f"step {st['step']}: val PSNR {psnr:.3f} dB, SSIM {ssim:.4f} (best {st['best_psnr']:.3f})")
+
+
+def _hardware():
+    devices = []
+    try:
+        devices = keras.distribution.list_devices()
+    except Exception:  # some backends cannot list devices
+        pass
+    return f"{platform.machine()} {os.cpu_count()} cpus; devices: {', '.join(map(str, devices)) or 'cpu'}"
+
+
+def resume_config(run_dir, overrides):
+    """The stored config of ``run_dir/last.h5`` with the allowed overrides applied."""
+    path = Path(run_dir) / "last.h5"
+    info = checkpoints.read_info(path)
+    cfg = dict(info.metadata.get("config") or {})
+    if not cfg:
+        raise SRError(f"{path}: no training configuration stored; cannot resume")
+    for key in RESUMABLE_OVERRIDES:
+        if overrides.get(key) is not None:
+            cfg[key] = overrides[key]
+    model = overrides.get("model")
+    if model and model.lower() != cfg["model"].lower():
+        raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")
+    cfg["resume"] = str(run_dir)
+    return cfg
+
+
+def train(cfg):
+    return Trainer(cfg).run()

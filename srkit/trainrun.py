@@ -1,0 +1,127 @@
+"""What train.py's modes do: turn arguments into a training config (fresh or
+resumed), export a run's checkpoint into weights/, plot its curves, and the
+training-throughput benchmark."""
+
+import sys
+import time
+from pathlib import Path
+
+from . import checkpoints, evaluation
+from .errors import SRError
+from .io import atomic_path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = {"model": "VDSR", "steps": 10000, "val_every": 500, "log_every": 100, "save_every_min": 5.0,
+            "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR")}
+
+
+def train_from_args(a, model_args):
+    from . import training
+
+    steps = a.steps
+    if a.epochs or a.steps_per_epoch:
+        if not (a.epochs and a.steps_per_epoch) or a.steps:
+            raise SRError("give --steps, or both --epochs and --steps-per-epoch")
+        steps = a.epochs * a.steps_per_epoch
+    given = {"steps": steps, "minutes": a.minutes, "data": a.data, "val_data": a.val_data, "data_root": a.data_root,
+             "val_every": a.val_every, "save_every_min": a.save_every_min, "workers": a.workers,
+             "log_every": a.log_every, "model": a.model}
+    if a.resume:
+        if not (Path(a.resume) / "last.h5").exists():
+            raise SRError(f"{a.resume}: no last.h5 to resume from")
+        cfg = training.resume_config(a.resume, given)
+    else:
+        cfg = {k: (v if v is not None else DEFAULTS.get(k)) for k, v in given.items()}
+        cfg["data_root"] = cfg["data_root"] or str(evaluation.default_data_root())
+        if not Path(cfg["data"]).exists():
+            raise SRError(f"{cfg['data']}: training data folder does not exist (pass --data DIR, "
+                          "or download DIV2K with python data/download_div2k.py)")
+        cfg.update(model_args=model_args, scale=a.scale, patch=a.patch, batch=a.batch, degradation=a.degradation,
+                   augment=a.augment, seed=a.seed, loss=a.loss, lr=a.lr, schedule=a.schedule,
+                   decay_every=a.decay_every, decay_rate=a.decay_rate, min_lr=a.min_lr, warmup=a.warmup,
+                   plateau=a.plateau, patience=a.patience, clipnorm=a.clipnorm,
+                   precision="mixed_bfloat16" if a.mixed_precision else a.precision,
+                   distribute=a.distribute, steps_per_execution=a.steps_per_execution,
+                   run_dir=a.run_dir, init_from=a.init_from, resume=None)
+    if a.no_val:
+        cfg["val_data"] = None
+    return training.train(cfg)
+
+
+def export(run, to=None, which="best"):
+    """Copy RUN's best/last checkpoint without optimizer state (lean weights/)."""
+    src = Path(run) / f"{which}.h5"
+    info = checkpoints.read_info(src)
+    dst = Path(to) if to else ROOT / "weights" / f"{info.model}_x{'_'.join(map(str, info.scales))}.h5"
+    model, info = checkpoints.load(src)
+    checkpoints.save(dst, model, info.model, info.args, info.scale, info.metadata)
+    print(f"exported {src} -> {dst} (step {info.metadata.get('step')}, best val PSNR {info.metadata.get('best_psnr')})")
+    return 0
+
+
+def plot(run):
+    from .trainlog import plot_curves
+
+    out = ROOT / "md_images" / f"train_{Path(run).name}.png"
+    if not (Path(run) / "log.csv").exists():
+        raise SRError(f"{run}: no log.csv (not a training run folder)")
+    print(f"wrote {plot_curves(run, out)}")
+    return 0
+
+
+def _median_fit_step(model, batches, steps):
+    """Median seconds per step of ``model.fit`` on a batch generator: the
+    trainer's own path (first steps excluded: tracing and warm-up)."""
+    import keras
+
+    stamps = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            stamps.append(time.perf_counter())
+
+    model.fit(batches, steps_per_epoch=steps + 3, epochs=1, verbose=0, callbacks=[Clock()], shuffle=False)
+    gaps = sorted(b - a for a, b in zip(stamps[3:], stamps[4:]))
+    return gaps[len(gaps) // 2]
+
+
+def _repeat(batch):
+    while True:  # a generator: what Keras's fit accepts as a stream
+        yield batch
+
+
+def benchmark(a, model_args):
+    """Per model: median training step time with one repeated in-memory batch
+    vs with the real pipeline (the stream training uses, built ahead in
+    threads), both through model.fit; and the pipeline alone in batches/s."""
+    import keras
+
+    from . import losses, models
+    from .data import PatchSampler
+
+    data = a.data or DEFAULTS["data"]
+    names = a.bench_models or list(models.MODELS)
+    print(f"backend {keras.backend.backend()}, batch {a.batch}, patch {a.patch}, x{a.scale[0]}, "
+          f"{a.bench_steps} steps, data {data}")
+    print("| Model | step s (repeated batch) | step s (pipeline) | ratio | steps/s | HR MP/s | pipeline batches/s |")
+    print("|---|---|---|---|---|---|---|")
+    samplers = {}
+    for name in names:
+        builder = models.get_builder(name)
+        if builder.upsampling not in samplers:
+            samplers[builder.upsampling] = PatchSampler(data, a.scale[:1], a.patch, a.batch, builder.upsampling,
+                                                        a.degradation, a.seed, a.augment, a.workers,
+                                                        log=lambda m: print(m, file=sys.stderr))
+        sampler = samplers[builder.upsampling]
+        t = time.perf_counter()
+        for i in range(20):
+            sampler.batch(i)
+        pipe = 20 / (time.perf_counter() - t)
+        model = models.build(name, **(model_args if len(names) == 1 else {}))
+        model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=losses.get(a.loss))
+        repeated = _median_fit_step(model, _repeat(sampler.batch(0)), a.bench_steps)
+        real = _median_fit_step(model, sampler.stream(1000), a.bench_steps)
+        mp = a.batch * (a.patch // a.scale[0] * a.scale[0]) ** 2 / 1e6
+        print(f"| {builder.model_name} | {repeated:.4f} | {real:.4f} | {real / repeated:.3f} | {1 / real:.2f} "
+              f"| {mp / real:.3f} | {pipe:.1f} |", flush=True)
+    return 0

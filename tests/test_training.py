@@ -1,0 +1,191 @@
+"""train.py end to end on tiny models and images: exact resume, validation
+equal to evaluate.py, SIGTERM, both backends, data parallel, bad input,
+export, plots and the GPU run script (on CPU with a tiny budget)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, random_image, run_script, save_tiny_checkpoint
+from srkit import checkpoints
+from srkit.trainlog import read_log
+
+TINY = ["--model", "VDSR", "--model-args", '{"depth": 3, "filters": 8}', "--patch", "24", "--batch", "4",
+        "--log-every", "5", "--val-every", "10", "--lr", "1e-3"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    (root / "train").mkdir()
+    (root / "Val").mkdir()
+    for i in range(4):
+        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
+    for i in range(2):
+        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
+    return root
+
+
+def train(data, run_dir, *extra, env=None):
+    args = [*TINY, "--data", data / "train", "--data-root", data, "--val-data", "Val", "--run-dir", run_dir, *extra]
+    r = run_script("train.py", *args, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+@pytest.fixture(scope="module")
+def full_run(data, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "full"
+    train(data, run, "--steps", "20")
+    return run
+
+
+def _weights(path):
+    model, info = checkpoints.load(path)
+    return model.get_weights(), info
+
+
+def test_resume_equals_uninterrupted(data, full_run, tmp_path):
+    run = tmp_path / "split"
+    train(data, run, "--steps", "7")
+    r = run_script("train.py", "--resume", run, "--steps", "20")
+    assert r.returncode == 0, r.stderr[-3000:]
+    a, info_a = _weights(full_run / "last.h5")
+    b, info_b = _weights(run / "last.h5")
+    assert info_a.metadata["step"] == info_b.metadata["step"] == 20
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 1e-6
+    rows = read_log(run / "log.csv")
+    assert [int(r["step"]) for r in rows] == [5, 7, 10, 15, 20]
+    assert float(rows[-1]["val_psnr"]) == pytest.approx(float(read_log(full_run / "log.csv")[-1]["val_psnr"]), abs=1e-4)
+
+
+def test_validation_psnr_equals_evaluate_py(data, full_run, tmp_path):
+    info = checkpoints.read_info(full_run / "best.h5")
+    out = tmp_path / "e.json"
+    r = run_script("evaluate.py", "--datasets", "Val", "--scales", "2", "--weights", full_run / "best.h5",
+                   "--data-root", data, "--json", out, "--no-plot", "--no-combined")
+    assert r.returncode == 0, r.stderr
+    (row,) = [r for r in json.loads(out.read_text())["results"] if r["model"] == "best"]
+    assert row["psnr"] == pytest.approx(info.metadata["best_psnr"], abs=1e-9)
+    assert row["ssim"] == pytest.approx(info.metadata["best_ssim"], abs=1e-9)
+
+
+def test_run_folder_contents_export_and_plot(full_run, tmp_path):
+    for name in ("last.h5", "best.h5", "log.csv", "config.json", "curves.png"):
+        assert (full_run / name).exists(), name
+    assert list((full_run / "tensorboard").iterdir())
+    rows = read_log(full_run / "log.csv")
+    losses = [float(r["loss"]) for r in rows]
+    assert losses[-1] < losses[0]
+    dst = tmp_path / "VDSR_x2.h5"
+    r = run_script("train.py", "--export", full_run, "--to", dst)
+    assert r.returncode == 0, r.stderr
+    model_a, _ = _weights(full_run / "best.h5")
+    model_b, info = _weights(dst)
+    assert all(np.array_equal(x, y) for x, y in zip(model_a, model_b))
+    assert info.metadata["data"]["images"] == 4 and info.scales == [2]
+    _, _, opt = checkpoints.load(dst, with_optimizer=True)
+    assert opt is None  # weights/ stays lean
+
+
+def test_sigterm_leaves_a_loadable_checkpoint(data, tmp_path):
+    run = tmp_path / "term"
+    args = [*TINY, "--data", data / "train", "--no-val", "--run-dir", run, "--steps", "100000", "--log-every", "2"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not ((run / "log.csv").exists() and read_log(run / "log.csv")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "SIGTERM" in err
+    _, info = _weights(run / "last.h5")
+    assert 2 <= info.metadata["step"] < 100000
+
+
+def test_jax_backend_trains(data, tmp_path):
+    pytest.importorskip("jax")
+    run = tmp_path / "jax"
+    train(data, run, "--steps", "10", "--log-every", "1", env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"})
+    _, info = _weights(run / "last.h5")
+    assert info.metadata["backend"] == "jax" and info.metadata["step"] == 10
+    assert np.isfinite(info.metadata["best_psnr"])
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_data_parallel_on_two_virtual_cpus(data, tmp_path, backend):
+    if backend == "jax":
+        pytest.importorskip("jax")
+    env = {"KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+    single = tmp_path / "single"
+    train(data, single, "--steps", "3", "--log-every", "1", "--no-val", env=env)
+    dist_env = {**env, "SRKIT_VIRTUAL_DEVICES": "2", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    dist = tmp_path / "dist"
+    r = train(data, dist, "--steps", "3", "--log-every", "1", "--no-val", "--distribute", env=dist_env)
+    assert "data parallel over 2 devices" in r.stderr
+    # same batches, same starting weights: the first step's loss is the same
+    # number whether computed on one device or averaged over two
+    first = [float(read_log(run / "log.csv")[0]["loss"]) for run in (single, dist)]
+    assert first[1] == pytest.approx(first[0], rel=1e-5)
+    a, _ = _weights(single / "last.h5")
+    b, _ = _weights(dist / "last.h5")
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 5e-3  # 3 Adam steps of lr 1e-3
+
+
+def _one_line_error(r, *needles):
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    (line,) = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    for n in needles:
+        assert str(n) in line, line
+
+
+def test_bad_input(data, tmp_path, full_run):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    Image.fromarray(random_image(8, 8)).save(empty / "small.png")
+    base = [*TINY, "--steps", "2", "--no-val", "--run-dir", tmp_path / "x"]
+    _one_line_error(run_script("train.py", *base, "--data", empty), empty, "no usable training image")
+    _one_line_error(run_script("train.py", *base, "--data", tmp_path / "nope"), tmp_path / "nope", "does not exist")
+    _one_line_error(run_script("train.py", *base, "--data", data / "train", "--model", "EDSR9"), "unknown model")
+    _one_line_error(run_script("train.py", "--resume", full_run, "--model", "LARGE"), "resume checkpoint is VDSR")
+    other = tmp_path / "large.h5"
+    save_tiny_checkpoint(other, "LARGE", {"filters": 4, "blocks": 1})
+    _one_line_error(run_script("train.py", *base, "--data", data / "train", "--init-from", other), "holds LARGE")
+
+
+def test_corrupt_image_is_skipped_and_training_goes_on(data, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for p in (data / "train").iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "zz_broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    r = train(data, tmp_path / "run", "--steps", "2", "--no-val", "--data", folder)
+    assert "warning: skipping" in r.stderr and "zz_broken.jpg" in r.stderr
+
+
+def test_gpu_script_on_cpu_with_tiny_budget(data, tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ, "OUT": str(out), "MINUTES": "0.02", "RUN": str(tmp_path / "gpurun"), "JAX_PLATFORMS": "cpu",
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    args = [*TINY, "--data", data / "train", "--data-root", data, "--val-data", "Val", "--steps", "100000"]
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), *map(str, args)], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "backend jax" in r.stdout
+    assert r.stdout.strip().splitlines()[-1].startswith("final validation PSNR: ")
+    assert "None" not in r.stdout.strip().splitlines()[-1]
+    assert all(p.stat().st_size < 16 * 2**20 for p in out.iterdir())
+    from srkit import pieces
+
+    joined = pieces.join(out / "best.h5.pieces.json", tmp_path / "best.h5")
+    _, info = _weights(joined)
+    assert info.metadata["backend"] == "jax"
