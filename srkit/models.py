@@ -65,7 +65,10 @@ def _finish(inputs, features, channels, name, global_residual, kernel=3):
     # The image-producing layers stay float32 under a mixed-precision policy:
     # bfloat16's 8-bit mantissa cannot even represent one 8-bit pixel level
     # near 1.0, which would cap PSNR.
-    out = _conv(channels, kernel, "conv_out", dtype="float32")(features)
+    # With the global residual, a zero output kernel makes a fresh model start
+    # exactly at the bicubic baseline instead of adding random noise to it.
+    init = "zeros" if global_residual else "glorot_uniform"
+    out = _conv(channels, kernel, "conv_out", dtype="float32", kernel_initializer=init)(features)
     if global_residual:
         out = layers.Add(name="global_residual", dtype="float32")([inputs, out])
     return keras.Model(inputs, out, name=name)

@@ -44,6 +44,13 @@ def test_unknown_model_and_bad_arguments_are_clear_errors():
         models.build("VDSR", nonsense=1)
 
 
+@pytest.mark.parametrize("name", ["VDSR", "SMALL", "LARGE"])
+def test_fresh_residual_models_start_at_their_input(name):
+    x = np.random.default_rng(3).random((1, 9, 10, 3), dtype=np.float32)
+    model = models.build(name, **({"depth": 3} if name == "VDSR" else {"blocks": 1}))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), x)
+
+
 def test_global_residual_returns_input_when_convs_are_zero():
     model = models.build("VDSR", depth=3)
     model.set_weights([np.zeros_like(w) for w in model.get_weights()])

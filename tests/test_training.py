@@ -121,6 +121,18 @@ def test_jax_backend_trains(data, tmp_path):
     assert np.isfinite(info.metadata["best_psnr"])
 
 
+def test_mixed_precision_and_clipping_run_under_jax(data, tmp_path):
+    pytest.importorskip("jax")
+    run = tmp_path / "mp"
+    train(data, run, "--steps", "4", "--log-every", "2", "--mixed-precision", "--clipnorm", "1.0",
+          env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"})
+    model, info = checkpoints.load(run / "last.h5")
+    assert info.metadata["precision"] == "mixed_bfloat16"
+    assert all(w.dtype == "float32" for w in model.weights)  # float32 master weights
+    losses = [float(r["loss"]) for r in read_log(run / "log.csv")]
+    assert all(np.isfinite(losses)) and losses[-1] < 0.5
+
+
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_data_parallel_on_two_virtual_cpus(data, tmp_path, backend):
     if backend == "jax":
