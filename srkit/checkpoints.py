@@ -152,3 +152,19 @@ def load(path, with_optimizer=False):
         )
     model.set_weights(arrays)
     return (model, info, opt) if with_optimizer else (model, info)
+
+
+def find(weights_dir, name=None, scale=None):
+    """Checkpoints in ``weights_dir`` as (path, info), optionally only those
+    whose file stem or architecture is ``name`` (case-insensitive) and that
+    were trained for ``scale``."""
+    weights_dir = Path(weights_dir)
+    found = []
+    for path in sorted(weights_dir.glob("*.h5")) if weights_dir.is_dir() else []:
+        info = read_info(path)
+        if name and name.lower() not in (path.stem.lower(), info.model.lower()):
+            continue
+        if scale and int(scale) not in info.scales:
+            continue
+        found.append((path, info))
+    return found

@@ -57,21 +57,17 @@ def resolve_methods(names, weights, weights_dir):
     checkpoints (file stem or architecture) found in ``weights_dir``."""
     from . import checkpoints
 
-    weights_dir = Path(weights_dir)
-    shipped = sorted(weights_dir.glob("*.h5")) if weights_dir.is_dir() else []
     if names is None:
-        names = list(BASELINES) + ([] if weights else [p.stem for p in shipped])
+        names = list(BASELINES) + ([] if weights else [p.stem for p, _ in checkpoints.find(weights_dir)])
     methods, paths = [], []
     for name in names:
         if name.lower() in BASELINES:
             methods.append(Method(name.lower(), name.lower()))
             continue
-        found = [p for p in shipped if p.stem.lower() == name.lower()]
-        if not found:
-            found = [p for p in shipped if checkpoints.read_info(p).model.lower() == name.lower()]
+        found = checkpoints.find(weights_dir, name)
         if not found:
             raise SRError(f"{name}: not a baseline ({', '.join(BASELINES)}) nor a checkpoint in {weights_dir}")
-        paths += found
+        paths += [p for p, _ in found]
     paths += [Path(w) for w in weights or []]
     for path in dict.fromkeys(paths):
         info = checkpoints.read_info(path)
@@ -80,7 +76,8 @@ def resolve_methods(names, weights, weights_dir):
 
 
 class _Runner:
-    """Loads each checkpoint once and turns an LR image into an SR image."""
+    """Loads each checkpoint once and turns an LR image into an SR image
+    through ``inference.Upscaler``, the path output.py uses."""
 
     def __init__(self, methods):
         self.models = {}
@@ -96,12 +93,10 @@ class _Runner:
             return degradations.nearest_upscale(lr, scale)
         if method.kind == "bicubic":
             return degradations.bicubic_upscale(lr, scale)
-        from .inference import upscale
+        from .inference import Upscaler
 
-        if method.kind == "model":
-            return upscale(method.model, lr, scale, method.upsampling)
-        model, upsampling = self.models[method.label]
-        return upscale(model, lr, scale, upsampling)
+        model, upsampling = (method.model, method.upsampling) if method.kind == "model" else self.models[method.label]
+        return Upscaler(model, scale, upsampling)(lr)[0]
 
 
 def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None):

@@ -1,0 +1,113 @@
+"""Overlapping tiles whose stitched result equals whole-image processing.
+
+A tile is processed with a margin of ``overlap`` LR pixels on each side (cut
+off afterwards) that covers the model's receptive field, so each kept output
+pixel sees exactly the inputs it would see in a whole-image pass. Where a tile
+touches the image border it is not padded: the model's own zero padding then
+acts there exactly as in the whole image. Pre-upsampling inputs are made per
+tile from a symmetric-padded LR window (as ``data.PatchSampler`` does), which
+equals the crop of the whole bicubic-enlarged image.
+"""
+
+import math
+import os
+
+import numpy as np
+
+from .degradations import imresize
+
+BICUBIC_MARGIN = 3  # LR pixels the bicubic kernel reaches, plus one
+
+def _activation_budget():
+    """Bytes of activations one tile may take: 512 MiB (at most 1/8 of RAM).
+    Small enough that peak memory hardly depends on image size (a compiled
+    TensorFlow model already takes about 0.9 GB), large enough that the
+    overlap recomputed around tiles stays a modest cost."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 * 2**30
+    return min(512 * 2**20, ram // 8)
+
+
+ACTIVATION_BUDGET = _activation_budget()
+
+
+def receptive_radius(model):
+    """Upper bound of the receptive-field radius in input pixels: the sum of
+    every convolution's reach (exact for a chain, conservative otherwise)."""
+    radius = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel_size", None)
+        if kernel is not None:
+            dilation = getattr(layer, "dilation_rate", (1, 1))
+            radius += max((k - 1) // 2 * d for k, d in zip(kernel, dilation))
+    return radius
+
+
+def default_overlap(model, scale, upsampling):
+    """LR pixels of margin that cover the receptive field."""
+    r = receptive_radius(model)
+    return math.ceil(r / scale) + 1 if upsampling == "pre" else r + 1
+
+
+def bytes_per_output_pixel(model, scale, upsampling):
+    """Peak activation bytes per output pixel in a compiled pass: the widest
+    layer plus its input, float32, with room for the backend's workspace."""
+    widest = max((layer.output.shape[-1] or 0) for layer in model.layers)
+    per_input_px = 3 * 4 * widest
+    return per_input_px if upsampling == "pre" else math.ceil(per_input_px / scale**2) + 48
+
+
+def auto_tile(model, scale, upsampling, shape, budget=ACTIVATION_BUDGET):
+    """Tile side (LR pixels, margin excluded) keeping one tile's activations
+    under ``budget``; 0 (whole image) when the image fits."""
+    overlap = default_overlap(model, scale, upsampling)
+    max_out_px = budget / bytes_per_output_pixel(model, scale, upsampling)
+    side = int(math.sqrt(max_out_px) / scale) - 2 * overlap
+    side = max(side, 2 * overlap, 48)
+    return 0 if max(shape[:2]) <= side else side
+
+
+def tiles(h, w, tile, overlap):
+    """(core, window) boxes (y0, y1, x0, x1) in LR pixels covering the image."""
+    if tile <= 0:
+        yield (0, h, 0, w), (0, h, 0, w)
+        return
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            yield (y0, y1, x0, x1), (max(0, y0 - overlap), min(h, y1 + overlap),
+                                     max(0, x0 - overlap), min(w, x1 + overlap))
+
+
+def count_tiles(h, w, tile):
+    return 1 if tile <= 0 else math.ceil(h / tile) * math.ceil(w / tile)
+
+
+def run_tiled(predict, lr, scale, upsampling, tile, overlap, finish, out_dtype, progress=None):
+    """Super-resolve float (H, W, 3) ``lr`` in [0, 1] tile by tile.
+
+    ``predict`` maps a float32 NHWC batch to the model output; ``finish``
+    turns a float output tile into its final form (written into an array of
+    ``out_dtype``), so full-size float buffers never exist.
+    """
+    h, w = lr.shape[:2]
+    m = BICUBIC_MARGIN
+    padded = np.pad(lr, ((m, m), (m, m), (0, 0)), "symmetric") if upsampling == "pre" else None
+    out = None
+    for (y0, y1, x0, x1), (wy0, wy1, wx0, wx1) in tiles(h, w, tile, overlap):
+        if upsampling == "pre":
+            window = padded[wy0:wy1 + 2 * m, wx0:wx1 + 2 * m]
+            x = imresize(window, scale)[m * scale:(m + wy1 - wy0) * scale, m * scale:(m + wx1 - wx0) * scale]
+        else:
+            x = lr[wy0:wy1, wx0:wx1]
+        y = predict(np.ascontiguousarray(x, np.float32)[None])[0]
+        y = y[(y0 - wy0) * scale:(y1 - wy0) * scale, (x0 - wx0) * scale:(x1 - wx0) * scale]
+        y = finish(y)
+        if out is None:
+            out = np.empty((h * scale, w * scale) + y.shape[2:], out_dtype)
+        out[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = y
+        if progress:
+            progress()
+    return out

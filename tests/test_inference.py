@@ -1,0 +1,90 @@
+"""Tiling equals whole-image processing for every model; self-ensemble,
+grey, alpha and 16-bit handling; the one-call API."""
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import random_image, save_tiny_checkpoint
+from srkit import models, tiling
+from srkit.inference import Upscaler, upscale
+
+TINY_ARGS = {"SRCNN": {}, "VDSR": {"depth": 6, "filters": 8}, "SMALL": {"blocks": 2, "filters": 8},
+             "LARGE": {"blocks": 3, "filters": 8}}
+
+
+def randomized(name, seed=0):
+    """A model with random weights everywhere (the zero-initialised output
+    conv would otherwise make residual models an identity)."""
+    model = models.build(name, **TINY_ARGS.get(name, {}))
+    rng = np.random.default_rng(seed)
+    weights = []
+    for w in model.get_weights():
+        fan_in = np.prod(w.shape[:-1]) if w.ndim > 1 else 1
+        weights.append((rng.normal(0, 1, w.shape) / np.sqrt(fan_in)).astype(np.float32))
+    model.set_weights(weights)
+    return model
+
+
+def test_every_registered_model_has_a_tiling_test():
+    assert set(models.MODELS) <= set(TINY_ARGS)
+
+
+@pytest.mark.parametrize("name", list(TINY_ARGS))
+@pytest.mark.parametrize("scale", [2, 3])
+def test_tiled_equals_whole_image(name, scale):
+    model = randomized(name)
+    upsampling = models.get_builder(name).upsampling
+    img = random_image(45, 38, seed=scale)
+    whole = Upscaler(model, scale, upsampling, tile=0)(img)[0]
+    assert whole.shape == (45 * scale, 38 * scale, 3)
+    for tile in (12, 17):
+        tiled = Upscaler(model, scale, upsampling, tile=tile)(img)[0]
+        assert np.abs(tiled.astype(int) - whole).max() <= 1  # 1/255: float noise of other tile shapes
+    # too small an overlap shows seams: the default overlap is what makes it exact
+    seamy = Upscaler(model, scale, upsampling, tile=12, overlap=0)(img)[0]
+    assert np.abs(seamy.astype(int) - whole).max() > 1
+
+
+def test_receptive_radius_and_auto_tile():
+    assert tiling.receptive_radius(models.build("VDSR")) == 20
+    assert tiling.receptive_radius(models.build("SRCNN")) == 4 + 0 + 2
+    large = models.build("LARGE")
+    assert tiling.receptive_radius(large) == 50
+    assert tiling.auto_tile(large, 2, "pre", (100, 120)) == 0  # small image: one piece
+    tile = tiling.auto_tile(large, 2, "pre", (3000, 4000))
+    assert 48 <= tile < 1000
+
+
+def test_self_ensemble_of_an_equivariant_model_is_the_model():
+    # a 1x1 convolution commutes with flips and rotations, so the ensemble
+    # must give back exactly the plain output if the inverses are right
+    inputs = keras.Input((None, None, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 1)(inputs))
+    img = random_image(20, 28, seed=5)
+    plain = Upscaler(model, 2, "pre", tile=0)(img)[0]
+    ens = Upscaler(model, 2, "pre", tile=0, ensemble=True)(img)[0]
+    assert np.abs(plain.astype(int) - ens).max() <= 1
+    model = randomized("VDSR")  # and a real model gives a (slightly) different result
+    a = Upscaler(model, 2, "pre", tile=0)(img)[0]
+    b = Upscaler(model, 2, "pre", tile=0, ensemble=True)(img)[0]
+    assert a.shape == b.shape and np.abs(a.astype(int) - b).max() > 0
+
+
+def test_grey_alpha_16bit_and_api(tmp_path):
+    model = randomized("SRCNN")
+    grey = random_image(20, 24, 1, seed=1)
+    out, alpha = Upscaler(model, 2, "pre")(grey)
+    assert out.shape == (40, 48) and out.dtype == np.uint8 and alpha is None
+    rgb16 = (random_image(20, 24, seed=2).astype(np.uint16) * 257)
+    a16 = np.full((20, 24), 40000, np.uint16)
+    out, alpha = Upscaler(model, 2, "pre")(rgb16, a16)
+    assert out.dtype == np.uint16 and out.shape == (40, 48, 3)
+    assert alpha.dtype == np.uint16 and np.all(alpha == 40000)  # constant alpha stays exact
+    rgba = np.dstack([random_image(20, 24, seed=3), np.full((20, 24), 255, np.uint8)])
+    assert upscale(rgba, model, scale=2).shape == (40, 48, 4)
+    ckpt = tmp_path / "c.h5"
+    save_tiny_checkpoint(ckpt, "SRCNN", {}, scale=3)
+    assert upscale(grey, ckpt).shape == (60, 72)
+    with pytest.raises(ValueError, match="scale"):
+        upscale(grey, model)
