@@ -1,73 +1,125 @@
-"""Upscaling image files with a checkpoint: what output.py runs.
+"""Upscaling image files: what output.py runs.
 
 One bad file never stops a batch: each failure is reported with its file
-name and counted, outputs are written atomically, inputs never overwritten.
+name and counted; outputs are written atomically (a killed run leaves at most
+a hidden ``*.srkit.tmp`` file, removed by the next run) and never replace an
+input; existing outputs are skipped unless ``overwrite``.
 """
 
 import sys
+import time
 from pathlib import Path
 
 from . import checkpoints
 from .errors import SRError
-from .io import is_image_path, list_images, load_image, save_image
+from .io import (DEFAULT_MAX_PIXELS, FORMATS, TMP_SUFFIX, Picture, is_image_path, list_images, read_picture,
+                 write_picture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def default_weights(weights_dir, scale=2):
-    """The shipped checkpoint for ``scale`` with the best recorded validation PSNR."""
-    weights_dir = Path(weights_dir)
-    found = []
-    for path in sorted(weights_dir.glob("*.h5")) if weights_dir.is_dir() else []:
-        info = checkpoints.read_info(path)
-        if scale in info.scales:
-            found.append((float(info.metadata.get("best_psnr") or 0.0), path))
+def choose_weights(weights_dir, name=None, scale=None):
+    """The shipped checkpoint to use: among those matching ``name`` (stem or
+    architecture) and ``scale`` (default 2), the best recorded validation PSNR."""
+    found = checkpoints.find(weights_dir, name, scale or (None if name else 2))
     if not found:
-        raise SRError(f"{weights_dir}: no x{scale} checkpoint found; pass --weights FILE.h5")
-    return max(found)[1]
+        what = " ".join(filter(None, [name, f"x{scale or 2}" if scale or not name else None]))
+        raise SRError(f"{weights_dir}: no {what} checkpoint found; pass --weights FILE.h5 or train one with train.py")
+    return max(found, key=lambda pi: float(pi[1].metadata.get("best_psnr") or 0.0))[0]
 
 
-def input_files(path, recursive=False):
-    path = Path(path)
-    if path.is_file():
-        if not is_image_path(path):
-            raise SRError(f"{path}: not an image file name")
-        return path.parent, [path]
-    return path, list_images(path, recursive)
+def plan(input_path, output_dir, scale, fmt="png", recursive=False):
+    """(source, destination) pairs: ``<stem>_x<scale>.<ext>`` in ``output_dir``
+    (sub-folders mirrored with ``recursive``); sources whose names would
+    collide get their own extension in the name."""
+    input_path, output_dir = Path(input_path), Path(output_dir)
+    if input_path.is_file():
+        if not is_image_path(input_path):
+            raise SRError(f"{input_path}: not an image file name")
+        base, files = input_path.parent, [input_path]
+    else:
+        base, files = input_path, list_images(input_path, recursive)
+
+    def dest(src, with_ext=False):
+        ext = src.suffix.lstrip(".").lower() if fmt == "same" else fmt
+        stem = f"{src.stem}_{src.suffix.lstrip('.').lower()}" if with_ext else src.stem
+        return output_dir / src.relative_to(base).parent / f"{stem}_x{scale}.{ext}"
+
+    pairs = [(src, dest(src)) for src in files]
+    counts = {}
+    for _, dst in pairs:
+        counts[dst] = counts.get(dst, 0) + 1
+    return [(src, dest(src, with_ext=True) if counts[dst] > 1 else dst) for src, dst in pairs]
 
 
-def upscale_files(input_path, output_dir, weights=None, scale=None, overwrite=False,
-                  recursive=False, weights_dir=ROOT / "weights", log=None):
-    """Upscale every image under ``input_path`` into ``output_dir`` (as PNG).
+def _remove_stale_temp_files(output_dir, log):
+    for tmp in Path(output_dir).rglob(f".*{TMP_SUFFIX}") if Path(output_dir).is_dir() else []:
+        tmp.unlink(missing_ok=True)
+        log(f"removed unfinished temporary file {tmp} (from an interrupted run)")
+
+
+def _compare(path, lr, sr, scale):
+    """HR-size side by side: nearest | bicubic | model (8-bit, for viewing)."""
+    import numpy as np
+
+    from .degradations import imresize, nearest_upscale
+    from .visualize import save_side_by_side
+
+    def u8(a):
+        return np.floor(a / 257.0 + 0.5).astype(np.uint8) if a.dtype == np.uint16 else a
+
+    lr8 = u8(lr)
+    save_side_by_side(path, [("nearest", nearest_upscale(lr8, scale)), ("bicubic", imresize(lr8, scale)),
+                             ("model", u8(sr))])
+
+
+def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=None, fmt="png", overwrite=False,
+                  recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
+                  max_pixels=DEFAULT_MAX_PIXELS, weights_dir=ROOT / "weights", log=None):
+    """Upscale every image under ``input_path`` into ``output_dir``.
     Returns a dict of counts: done, skipped, failed."""
-    from .inference import upscale
-    from .models import get_builder
+    from tqdm import tqdm
 
-    log = log or (lambda msg: print(msg, file=sys.stderr))
-    weights = Path(weights) if weights else default_weights(weights_dir, scale or 2)
-    model, info = checkpoints.load(weights)
-    scale = scale or info.scales[0]
-    if scale not in info.scales:
-        raise SRError(f"{weights}: trained for x{info.scales}, not x{scale}")
-    upsampling = get_builder(info.model).upsampling
-    base, files = input_files(input_path, recursive)
-    output_dir = Path(output_dir)
+    from .inference import Upscaler
+
+    log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
+    if fmt != "same" and fmt not in FORMATS:
+        raise SRError(f"unknown output format '{fmt}' (png, jpg, webp, tif, bmp or same)")
+    weights = Path(weights) if weights else choose_weights(weights_dir, model_name, scale)
+    up, info = Upscaler.from_checkpoint(weights, scale, tile=tile, overlap=overlap, ensemble=ensemble)
+    if up.scale not in info.scales:
+        raise SRError(f"{weights}: trained for x{'/x'.join(map(str, info.scales))}, not x{up.scale}")
+    pairs = plan(input_path, output_dir, up.scale, fmt, recursive)
+    inputs = {src.resolve() for src, _ in pairs}
+    _remove_stale_temp_files(output_dir, log)
     counts = {"done": 0, "skipped": 0, "failed": 0}
-    log(f"{len(files)} image(s), x{scale} with {weights.name} ({info.model})")
-    for src in files:
-        dst = output_dir / src.relative_to(base).with_suffix(".png")
-        if dst.resolve() == src.resolve():
-            log(f"failed: {src}: output path equals the input path; choose another --output")
+    out_pixels, start = 0, time.perf_counter()
+    log(f"{len(pairs)} image(s), x{up.scale} with {weights.name} ({info.model}{', self-ensemble' if ensemble else ''})")
+    for src, dst in tqdm(pairs, unit="img", disable=None, file=sys.stderr):
+        if dst.resolve() in inputs:
+            log(f"failed: {src}: output {dst} would overwrite an input image; choose another --output")
             counts["failed"] += 1
             continue
         if dst.exists() and not overwrite:
             counts["skipped"] += 1
             continue
         try:
-            save_image(dst, upscale(model, load_image(src), scale, upsampling))
+            pic = read_picture(src, max_pixels)
+            n = up.num_tiles(pic.pixels.shape)
+            with tqdm(total=n, unit="tile", leave=False, disable=None if n > 1 else True, file=sys.stderr) as bar:
+                pixels, alpha = up(pic.pixels, pic.alpha, progress=lambda: bar.update(8 if ensemble else 1))
+            write_picture(dst, Picture(pixels, alpha, pic.icc, pic.format), log)
+            if compare:
+                _compare(dst.with_name(f"{dst.stem}_compare.png"), pic.pixels, pixels, up.scale)
             counts["done"] += 1
+            out_pixels += pixels.shape[0] * pixels.shape[1]
         except SRError as exc:
             log(f"failed: {exc}")
             counts["failed"] += 1
-    log(f"{counts['done']} upscaled, {counts['skipped']} skipped (exist; --overwrite), {counts['failed']} failed")
+        except MemoryError:
+            log(f"failed: {src}: out of memory (try a smaller --tile)")
+            counts["failed"] += 1
+    secs = time.perf_counter() - start
+    log(f"{counts['done']} upscaled, {counts['skipped']} skipped (output exists; --overwrite replaces), "
+        f"{counts['failed']} failed; {counts['done'] / secs:.2f} images/s, {out_pixels / 1e6 / secs:.2f} output MP/s")
     return counts

@@ -1,36 +1,116 @@
-"""output.py: a batch with a bad file, greyscale stays greyscale, no overwrite."""
+"""output.py end to end: every kind of input, a corrupt file in the batch,
+overwrite semantics, inputs never overwritten, interrupted writes."""
 
+import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import random_image, run_script, save_tiny_checkpoint
+from srkit import upscaler
+from srkit.errors import SRError
+from srkit.io import TMP_SUFFIX, read_picture
 
 
-def test_batch_with_corrupt_file(tmp_path):
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    path = tmp_path_factory.mktemp("w") / "tiny.h5"
+    save_tiny_checkpoint(path)
+    return path
+
+
+@pytest.fixture
+def batch(tmp_path):
+    import cv2
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    rgb = random_image(20, 24, seed=1)
+    Image.fromarray(rgb).save(src / "rgb.png")
+    Image.fromarray(rgb[..., 0]).save(src / "grey.png")
+    Image.fromarray(np.dstack([rgb, np.full((20, 24), 99, np.uint8)])).save(src / "rgba.png")
+    Image.fromarray(rgb).convert("P").save(src / "pal.png")
+    Image.fromarray(rgb).convert("CMYK").save(src / "cmyk.jpg")
+    cv2.imwrite(str(src / "deep.png"), rgb.astype(np.uint16) * 257)
+    Image.fromarray(rgb).save(src / "sub" / "nested.webp")
+    (src / "bad.jpg").write_bytes(b"\xff\xd8\xff truncated")
+    (src / "empty.png").write_bytes(b"")
+    return src
+
+
+def test_batch_of_every_kind_with_bad_files(tmp_path, batch, ckpt):
+    dst = tmp_path / "out"
+    r = run_script("output.py", "--input", batch, "--output", dst, "--weights", ckpt, "--recursive")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "bad.jpg" in r.stderr and "empty.png" in r.stderr
+    assert "7 upscaled, 0 skipped" in r.stderr and "2 failed" in r.stderr
+    expect = {"rgb_x2.png": ((40, 48, 3), 8, False), "grey_x2.png": ((40, 48), 8, False),
+              "rgba_x2.png": ((40, 48, 3), 8, True), "pal_x2.png": ((40, 48, 3), 8, False),
+              "cmyk_x2.png": ((40, 48, 3), 8, False), "deep_x2.png": ((40, 48, 3), 16, False),
+              "sub/nested_x2.png": ((40, 48, 3), 8, False)}
+    for name, (shape, bits, alpha) in expect.items():
+        pic = read_picture(dst / name)
+        assert (pic.pixels.shape, pic.bits, pic.alpha is not None) == (shape, bits, alpha), name
+    assert np.all(read_picture(dst / "rgba_x2.png").alpha == 99)
+    assert not list(dst.rglob(f"*{TMP_SUFFIX}"))
+
+    # existing outputs are skipped; --overwrite replaces them
+    r = run_script("output.py", "--input", batch, "--output", dst, "--weights", ckpt, "--recursive")
+    assert "0 upscaled, 7 skipped" in r.stderr
+    before = (dst / "rgb_x2.png").stat().st_mtime_ns
+    r = run_script("output.py", "--input", batch / "rgb.png", "--output", dst, "--weights", ckpt, "--overwrite",
+                   "--compare", "--format", "same", "--ensemble", "--tile", "8")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (dst / "rgb_x2.png").stat().st_mtime_ns != before
+    assert Image.open(dst / "rgb_x2_compare.png").width >= 3 * 48
+
+
+def test_outputs_never_replace_inputs(tmp_path, ckpt):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(random_image(16, 16, seed=1)).save(src / "b.png")
+    Image.fromarray(random_image(12, 12, seed=2)).save(src / "b_x2.png")  # b.png's output name
+    r = run_script("output.py", "--input", src, "--output", src, "--weights", ckpt, "--overwrite")
+    assert r.returncode == 1 and "would overwrite an input" in r.stderr
+    assert Image.open(src / "b_x2.png").size == (12, 12)  # untouched
+    assert Image.open(src / "b_x2_x2.png").size == (24, 24)
+
+
+def test_name_collisions_get_distinct_outputs(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"")
+    (tmp_path / "a.png").write_bytes(b"")
+    names = sorted(dst.name for _, dst in upscaler.plan(tmp_path, tmp_path / "o", 2))
+    assert names == ["a_jpg_x2.png", "a_png_x2.png"]
+
+
+def test_interrupted_write_leaves_nothing_and_stale_temp_files_are_cleaned(tmp_path, ckpt, monkeypatch):
     src, dst = tmp_path / "in", tmp_path / "out"
     src.mkdir()
-    Image.fromarray(random_image(20, 24, seed=1)).save(src / "rgb.png")
-    Image.fromarray(random_image(18, 16, 1, seed=2)).save(src / "grey.png")
-    (src / "bad.jpg").write_bytes(b"\xff\xd8\xff truncated")
-    ckpt = tmp_path / "tiny.h5"
-    save_tiny_checkpoint(ckpt)
-    r = run_script("output.py", "--input", src, "--output", dst, "--weights", ckpt)
-    assert r.returncode == 1
-    assert "bad.jpg" in r.stderr and "Traceback" not in r.stderr
-    assert "2 upscaled" in r.stderr and "1 failed" in r.stderr
-    assert Image.open(dst / "rgb.png").size == (48, 40)
-    grey = Image.open(dst / "grey.png")
-    assert grey.mode == "L" and grey.size == (32, 36)
-    assert not list(dst.glob(".*.tmp"))
+    dst.mkdir()
+    Image.fromarray(random_image(16, 16)).save(src / "a.png")
+    stale = dst / f".a_x2.png.abc123{TMP_SUFFIX}"
+    stale.write_bytes(b"half an image")  # what a killed run leaves
+    original = Image.Image.save
 
-    (src / "bad.jpg").unlink()
-    r = run_script("output.py", "--input", src, "--output", dst, "--weights", ckpt)
-    assert r.returncode == 0 and "2 skipped" in r.stderr
-    # writing into the input folder: the output name would equal the input name
-    r = run_script("output.py", "--input", src, "--output", src, "--weights", ckpt, "--overwrite")
-    assert r.returncode == 1 and "equals the input" in r.stderr
-    assert Image.open(src / "rgb.png").size == (24, 20)  # input untouched
+    def interrupted(self, fp, *args, **kwargs):
+        original(self, fp, *args, **kwargs)
+        raise KeyboardInterrupt  # dies after writing the temporary file
+
+    monkeypatch.setattr(Image.Image, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        upscaler.upscale_files(src, dst, ckpt, log=lambda m: None)
+    assert list(dst.iterdir()) == []  # stale file removed, no partial output, no temp file
 
 
-def test_no_weights_is_a_clear_error(tmp_path):
+def test_choose_weights_and_clear_errors(tmp_path):
+    save_tiny_checkpoint(tmp_path / "A_x2.h5", metadata={"best_psnr": 30.0})
+    save_tiny_checkpoint(tmp_path / "B_x2.h5", metadata={"best_psnr": 31.0})
+    save_tiny_checkpoint(tmp_path / "C_x3.h5", scale=3, metadata={"best_psnr": 40.0})
+    assert upscaler.choose_weights(tmp_path).name == "B_x2.h5"
+    assert upscaler.choose_weights(tmp_path, scale=3).name == "C_x3.h5"
+    assert upscaler.choose_weights(tmp_path, name="a_x2").name == "A_x2.h5"
+    with pytest.raises(SRError, match="no x4 checkpoint"):
+        upscaler.choose_weights(tmp_path, scale=4)
     r = run_script("output.py", "--input", tmp_path, "--weights", tmp_path / "missing.h5")
     assert r.returncode == 2 and "missing.h5: checkpoint does not exist" in r.stderr
+    r = run_script("output.py", "--input", tmp_path / "nope", "--weights", tmp_path / "A_x2.h5")
+    assert r.returncode == 2 and "nope: folder does not exist" in r.stderr
