@@ -70,15 +70,24 @@ def auto_tile(model, scale, upsampling, shape, budget=ACTIVATION_BUDGET):
 
 
 def tiles(h, w, tile, overlap):
-    """(core, window) boxes (y0, y1, x0, x1) in LR pixels covering the image."""
+    """(core, window) boxes (y0, y1, x0, x1) in LR pixels covering the image.
+
+    Every window has the same shape (tile + 2 * overlap, clipped to the
+    image): windows at the image border are shifted inward rather than cut,
+    so a compiled model sees one input shape (one trace, steady memory). A
+    window edge is then either the image border or at least ``overlap`` away
+    from the core it serves, which is what keeps tiled output exact.
+    """
     if tile <= 0:
         yield (0, h, 0, w), (0, h, 0, w)
         return
+    win_h, win_w = min(h, tile + 2 * overlap), min(w, tile + 2 * overlap)
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-            yield (y0, y1, x0, x1), (max(0, y0 - overlap), min(h, y1 + overlap),
-                                     max(0, x0 - overlap), min(w, x1 + overlap))
+            wy0 = min(max(0, y0 - overlap), h - win_h)
+            wx0 = min(max(0, x0 - overlap), w - win_w)
+            yield (y0, y1, x0, x1), (wy0, wy0 + win_h, wx0, wx0 + win_w)
 
 
 def count_tiles(h, w, tile):

@@ -10,13 +10,15 @@ from srkit import models, tiling
 from srkit.inference import Upscaler, upscale
 
 TINY_ARGS = {"SRCNN": {}, "VDSR": {"depth": 6, "filters": 8}, "SMALL": {"blocks": 2, "filters": 8},
-             "LARGE": {"blocks": 3, "filters": 8}}
+             "LARGE": {"blocks": 3, "filters": 8}, "FAST": {"blocks": 2, "filters": 8},
+             "BALANCED": {"blocks": 3, "filters": 8}}
 
 
-def randomized(name, seed=0):
+def randomized(name, seed=0, scale=2):
     """A model with random weights everywhere (the zero-initialised output
     conv would otherwise make residual models an identity)."""
-    model = models.build(name, **TINY_ARGS.get(name, {}))
+    post = models.get_builder(name).upsampling == "post"
+    model = models.build(name, **TINY_ARGS.get(name, {}), **({"scale": scale} if post else {}))
     rng = np.random.default_rng(seed)
     weights = []
     for w in model.get_weights():
@@ -33,7 +35,7 @@ def test_every_registered_model_has_a_tiling_test():
 @pytest.mark.parametrize("name", list(TINY_ARGS))
 @pytest.mark.parametrize("scale", [2, 3])
 def test_tiled_equals_whole_image(name, scale):
-    model = randomized(name)
+    model = randomized(name, scale=scale)
     upsampling = models.get_builder(name).upsampling
     img = random_image(45, 38, seed=scale)
     whole = Upscaler(model, scale, upsampling, tile=0)(img)[0]
@@ -44,6 +46,20 @@ def test_tiled_equals_whole_image(name, scale):
     # too small an overlap shows seams: the default overlap is what makes it exact
     seamy = Upscaler(model, scale, upsampling, tile=12, overlap=0)(img)[0]
     assert np.abs(seamy.astype(int) - whole).max() > 1
+
+
+def test_tile_windows_share_one_shape_and_cover_their_cores():
+    for h, w, tile, overlap in ((45, 38, 12, 5), (100, 7, 30, 4), (10, 10, 16, 3)):
+        seen = np.zeros((h, w), int)
+        shapes = set()
+        for (y0, y1, x0, x1), (wy0, wy1, wx0, wx1) in tiling.tiles(h, w, tile, overlap):
+            seen[y0:y1, x0:x1] += 1
+            shapes.add((wy1 - wy0, wx1 - wx0))
+            assert 0 <= wy0 and wy1 <= h and 0 <= wx0 and wx1 <= w
+            for lo, hi, wlo, whi, n in ((y0, y1, wy0, wy1, h), (x0, x1, wx0, wx1, w)):
+                assert wlo == 0 or lo - wlo >= overlap  # margin, or the image border
+                assert whi == n or whi - hi >= overlap
+        assert np.all(seen == 1) and len(shapes) == 1
 
 
 def test_receptive_radius_and_auto_tile():
