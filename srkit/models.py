@@ -16,7 +16,7 @@ import keras
 from keras import layers
 
 from .errors import SRError
-from .layers import Scale
+from .layers import DepthToSpace, Scale
 
 MODELS = {}  # canonical name -> builder function
 
@@ -133,3 +133,55 @@ def large(channels=3, filters=128, blocks=24, res_scale=0.1, global_residual=Tru
         x = layers.Add(name=f"block{i}_add")([x, y])
     x = layers.Add(name="feature_skip")([first, x])
     return _finish(inputs, x, channels, "LARGE", global_residual)
+
+
+# -- post-upsampling models: features at LR resolution, sub-pixel upsampler ----
+
+def _upsampler(x, scale, filters, channels):
+    """Sub-pixel convolution stages: x2 and x3 in one, x4 as two x2 stages.
+    The last conv is zero-initialised so a fresh model equals its anchor."""
+    stages = {2: [2], 3: [3], 4: [2, 2]}.get(scale)
+    if stages is None:
+        raise SRError(f"post-upsampling models support x2, x3 and x4, not x{scale}")
+    for i, r in enumerate(stages):
+        last = i == len(stages) - 1
+        out_ch = channels if last else filters
+        x = _conv(out_ch * r * r, 3, f"upsample{i}_conv", dtype="float32" if last else None,
+                  kernel_initializer="zeros" if last else "glorot_uniform")(x)
+        x = DepthToSpace(r, name=f"upsample{i}_shuffle", dtype="float32" if last else None)(x)
+    return x
+
+
+def _post_model(name, scale, channels, filters, blocks, res_scale):
+    """EDSR-style body at LR resolution (residual blocks without batch norm,
+    long skip), sub-pixel upsampler, plus the nearest-neighbour enlarged
+    input as anchor, so the network learns only the residual detail."""
+    inputs = keras.Input((None, None, channels), name="lr")
+    first = _conv(filters, 3, "conv_in")(inputs)
+    x = first
+    for i in range(blocks):
+        y = _conv(filters, 3, f"block{i}_conv1", "relu")(x)
+        y = _conv(filters, 3, f"block{i}_conv2")(y)
+        if res_scale != 1:
+            y = Scale(res_scale, name=f"block{i}_scale")(y)
+        x = layers.Add(name=f"block{i}_add")([x, y])
+    x = _conv(filters, 3, "conv_body")(x)
+    x = layers.Add(name="feature_skip")([first, x])
+    x = _upsampler(x, scale, filters, channels)
+    anchor = layers.UpSampling2D(scale, interpolation="nearest", name="anchor", dtype="float32")(inputs)
+    out = layers.Add(name="global_residual", dtype="float32")([anchor, x])
+    return keras.Model(inputs, out, name=name)
+
+
+@register("FAST", upsampling="post")
+def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0):
+    """Compact post-upsampling model for speed: 6 residual blocks of 48
+    filters at LR resolution (0.28M parameters at x2)."""
+    return _post_model("FAST", scale, channels, filters, blocks, res_scale)
+
+
+@register("BALANCED", upsampling="post")
+def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0):
+    """EDSR-baseline-sized post-upsampling model: 16 residual blocks of 64
+    filters at LR resolution (1.23M parameters at x2)."""
+    return _post_model("BALANCED", scale, channels, filters, blocks, res_scale)

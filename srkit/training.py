@@ -96,6 +96,12 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.builder = models.get_builder(cfg["model"])
         cfg["model"] = self.builder.model_name
+        if self.builder.upsampling == "post":  # the scale is part of the architecture
+            if len(cfg["scale"]) > 1:
+                raise SRError(f"{cfg['model']} is a post-upsampling model: train one scale at a time")
+            cfg["model_args"].setdefault("scale", cfg["scale"][0])
+            if cfg["model_args"]["scale"] != cfg["scale"][0]:
+                raise SRError(f"--model-args scale {cfg['model_args']['scale']} differs from --scale {cfg['scale'][0]}")
         scope, self.devices = setup_devices(cfg)
         self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
                                     cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log)

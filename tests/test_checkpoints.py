@@ -12,10 +12,13 @@ from srkit.errors import SRError
 
 
 @pytest.mark.parametrize("name,args", [("VDSR", {"depth": 4}), ("LARGE", {"filters": 8, "blocks": 2}),
-                                       ("SMALL", {"filters": 8, "blocks": 2}), ("SRCNN", {})])
+                                       ("SMALL", {"filters": 8, "blocks": 2}), ("SRCNN", {}),
+                                       ("FAST", {"filters": 8, "blocks": 1, "scale": 3})])
 def test_round_trip_is_bit_identical(tmp_path, name, args):
     path = tmp_path / f"{name}_BEST.h5"
     model = save_tiny_checkpoint(path, name, args, scale=3, metadata={"step": 7, "best_psnr": 31.5})
+    model.set_weights([w + 0.01 * np.arange(w.size).reshape(w.shape) % 1 for w in model.get_weights()])
+    checkpoints.save(path, model, name, args, 3, {"step": 7, "best_psnr": 31.5})  # non-trivial weights
     again, info = checkpoints.load(path)
     assert (info.model, info.args, info.scales, info.metadata["step"]) == (name, args, [3], 7)
     x = np.random.default_rng(0).random((1, 15, 14, 3), dtype=np.float32)

@@ -79,3 +79,44 @@ def test_runs_on_the_requested_backend():
     import os
 
     assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+POST = ["FAST", "BALANCED"]
+
+
+@pytest.mark.parametrize("name", POST)
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("hw", [(12, 16), (13, 11)])
+def test_post_upsampling_models_enlarge_by_their_scale(name, scale, hw):
+    model = models.build(name, scale=scale, blocks=1, filters=8)
+    assert models.get_builder(name).upsampling == "post"
+    x = np.random.default_rng(0).random((1, *hw, 3), dtype=np.float32)
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    assert y.shape == (1, hw[0] * scale, hw[1] * scale, 3)
+    # a fresh model is its anchor: the nearest-neighbour enlargement of the input
+    np.testing.assert_array_equal(y[0], np.repeat(np.repeat(x[0], scale, 0), scale, 1))
+
+
+def test_post_upsampling_sizes_and_bad_scale():
+    assert models.build("BALANCED").count_params() == 1_227_340
+    assert models.build("FAST").count_params() == 276_732
+    with pytest.raises(SRError, match="x5"):
+        models.build("FAST", scale=5)
+
+
+def test_depth_to_space_matches_the_reference_layout(tmp_path):
+    r, c = 2, 3
+    x = np.arange(1 * 2 * 3 * c * r * r, dtype=np.float32).reshape(1, 2, 3, c * r * r)
+    y = keras.ops.convert_to_numpy(layers.DepthToSpace(r)(x))
+    assert y.shape == (1, 4, 6, c)
+    for h in range(2):
+        for w in range(3):
+            for i in range(r):
+                for j in range(r):
+                    # output[h*r+i, w*r+j, k] = input[h, w, (i*r + j)*c + k] (tf.nn.depth_to_space)
+                    np.testing.assert_array_equal(y[0, h * r + i, w * r + j], x[0, h, w, (i * r + j) * c:(i * r + j + 1) * c])
+    model = models.build("FAST", scale=4, blocks=1, filters=8)
+    model.save(tmp_path / "fast.keras")
+    again = keras.saving.load_model(tmp_path / "fast.keras", safe_mode=True)
+    z = np.random.default_rng(1).random((1, 5, 7, 3), dtype=np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(again(z)), keras.ops.convert_to_numpy(model(z)))

@@ -93,6 +93,10 @@ def test_run_folder_contents_export_and_plot(full_run, tmp_path):
     assert info.metadata["data"]["images"] == 4 and info.scales == [2]
     _, _, opt = checkpoints.load(dst, with_optimizer=True)
     assert opt is None  # weights/ stays lean
+    card = json.loads(dst.with_suffix(".json").read_text())
+    assert card["architecture"] == "VDSR" and card["steps"] == 20 and card["batch"] == 4
+    assert card["parameters"] == sum(w.size for w in model_b)
+    assert card["validation"]["psnr"] == pytest.approx(info.metadata["best_psnr"])
 
 
 def test_sigterm_leaves_a_loadable_checkpoint(data, tmp_path):
@@ -201,3 +205,17 @@ def test_gpu_script_on_cpu_with_tiny_budget(data, tmp_path):
     joined = pieces.join(out / "best.h5.pieces.json", tmp_path / "best.h5")
     _, info = _weights(joined)
     assert info.metadata["backend"] == "jax"
+
+
+def test_post_upsampling_model_trains_at_its_scale(data, tmp_path):
+    run = tmp_path / "fast"
+    args = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
+            "--steps", "4", "--val-every", "4", "--log-every", "2", "--data", data / "train", "--data-root", data,
+            "--val-data", "Val"]
+    r = run_script("train.py", *args, "--scale", "3", "--run-dir", run)
+    assert r.returncode == 0, r.stderr[-2000:]
+    model, info = _weights(run / "best.h5")
+    assert info.args["scale"] == 3 and info.scales == [3]
+    assert np.isfinite(info.metadata["best_psnr"])
+    _one_line_error(run_script("train.py", *args, "--scale", "2", "3", "--run-dir", tmp_path / "x"),
+                    "one scale at a time")
