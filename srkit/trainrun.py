@@ -49,14 +49,39 @@ def train_from_args(a, model_args):
 
 
 def export(run, to=None, which="best"):
-    """Copy RUN's best/last checkpoint without optimizer state (lean weights/)."""
+    """Copy RUN's best/last checkpoint without optimizer state (lean weights/)
+    and write its model card beside it (``NAME.json``)."""
+    import json
+
     src = Path(run) / f"{which}.h5"
     info = checkpoints.read_info(src)
     dst = Path(to) if to else ROOT / "weights" / f"{info.model}_x{'_'.join(map(str, info.scales))}.h5"
     model, info = checkpoints.load(src)
     checkpoints.save(dst, model, info.model, info.args, info.scale, info.metadata)
+    card = model_card(model, info, src)
+    with atomic_path(dst.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n")
     print(f"exported {src} -> {dst} (step {info.metadata.get('step')}, best val PSNR {info.metadata.get('best_psnr')})")
     return 0
+
+
+def model_card(model, info, source):
+    """What a user needs to judge a shipped checkpoint, from its own metadata."""
+    meta, cfg, state = info.metadata, info.metadata.get("config", {}), info.metadata.get("state", {})
+    return {
+        "architecture": info.model, "arguments": info.args, "parameters": int(model.count_params()),
+        "scale": info.scale, "degradation": meta.get("degradation"),
+        "training_data": meta.get("data"), "steps": meta.get("step"), "batch": meta.get("batch"),
+        "patch": meta.get("patch"), "loss": meta.get("loss"), "optimizer": "Adam",
+        "learning_rate": {k: cfg.get(k) for k in ("lr", "schedule", "plateau", "patience", "warmup")},
+        "plateau_factor": state.get("factor"), "precision": meta.get("precision"),
+        "wall_time_s": round(float(state.get("wall_time_s", 0.0)), 1), "hardware": meta.get("hardware"),
+        "backend": meta.get("backend"),
+        "validation": {"data": meta.get("val_data"), "psnr": meta.get("best_psnr"), "ssim": meta.get("best_ssim"),
+                       "step": state.get("best_step"),
+                       "protocol": "Y channel, scale px shaved, MATLAB-bicubic LR (evaluate.py)"},
+        "source": str(source),
+    }
 
 
 def plot(run):
