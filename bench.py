@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Inference speed of every registered model on this machine (x2, plus x3 and
+x4 for post-upsampling models): analytic GFLOP per output megapixel, median
+seconds and MP/s through output.py's path for a 1 MP and a 256x256 output,
+achieved GFLOP/s against the measured matmul peak, peak RSS, and
+predict_on_batch vs tf.function vs XLA.
+
+  python bench.py --json b.json
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from srkit.errors import run_cli  # noqa: E402
+
+
+def main(argv=None):
+    from srkit import bench, models
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=list(models.MODELS))
+    p.add_argument("--sizes", nargs="+", type=int, default=[1000, 256], help="output sides in pixels")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-compare", action="store_true", help="skip the execution-path comparison")
+    p.add_argument("--json", dest="json_path")
+    a = p.parse_args(argv)
+    names = [models.canonical_name(n) for n in a.models]
+    peak, results = bench.run(names, a.sizes, a.repeats, not a.no_compare, a.json_path)
+    print(bench.markdown(peak, results))
+
+
+if __name__ == "__main__":
+    run_cli(main)

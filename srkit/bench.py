@@ -1,0 +1,159 @@
+"""Inference speed benchmark (bench.py): analytic cost, measured time through
+output.py's path (``inference.Upscaler``), achieved GFLOP/s against this
+machine's measured matmul peak, peak RSS, and a comparison of execution paths.
+
+Each model runs in a fresh process so its peak RSS is its own.
+"""
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .errors import SRError
+
+
+def flop_per_pixel(model, scale, upsampling):
+    """Analytic FLOP per output pixel (= GFLOP per output megapixel x 1000):
+    2 * k*k*Cin*Cout per position of every convolution, at the resolution it
+    runs at."""
+    from .layers import DepthToSpace
+
+    factor = 1 if upsampling == "pre" else 1 / scale**2  # positions per output pixel
+    flops = 0.0
+    for layer in model.layers:
+        if isinstance(layer, DepthToSpace):
+            factor *= layer.block_size**2
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None and len(kernel.shape) == 4:
+            kh, kw, cin, cout = kernel.shape
+            flops += 2 * kh * kw * cin * cout * factor
+    return flops
+
+
+def peak_gflops(n=2048, repeats=5):
+    """Measured float32 matmul rate of this machine through the backend."""
+    from keras import ops
+
+    a = ops.convert_to_tensor(np.random.default_rng(0).random((n, n), dtype=np.float32))
+    ops.convert_to_numpy(ops.matmul(a, a))
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        ops.convert_to_numpy(ops.matmul(a, a))
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def _median_time(fn, repeats, slow=10.0):
+    """Median seconds of ``repeats`` calls after a warm-up call (tracing,
+    compilation). A call slower than ``slow`` seconds is timed once: the
+    warm-up itself is the measurement (its tracing is then a few % of it)."""
+    t = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t
+    if first > slow:
+        return first
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def paths(model):
+    """Ways to run the model on one array (TensorFlow backend gets more)."""
+    import keras
+
+    out = {"predict_on_batch": model.predict_on_batch}
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        spec = [tf.TensorSpec([1, None, None, model.input.shape[-1]], tf.float32)]
+        fixed = tf.function(lambda x: model(x, training=False), input_signature=spec)
+        out["tf.function"] = lambda x: fixed(x).numpy()
+        xla = tf.function(lambda x: model(x, training=False), jit_compile=True)
+        out["xla"] = lambda x: xla(tf.constant(x)).numpy()
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        pass  # ONNX Runtime not installed: nothing to compare
+    return out
+
+
+def measure_one(name, scale, sizes, repeats, compare):
+    """Run in a child process: rows for one model at one scale."""
+    from . import models
+    from .inference import Upscaler
+
+    builder = models.get_builder(name)
+    args = {"scale": scale} if builder.upsampling == "post" else {}
+    model = models.build(name, **args)
+    gpm = flop_per_pixel(model, scale, builder.upsampling) / 1e3  # GFLOP per output MP
+    rows = []
+    for out_side in sizes:
+        lr = np.random.default_rng(0).integers(0, 256, (out_side // scale, out_side // scale, 3), dtype=np.uint8)
+        up = Upscaler(model, scale, builder.upsampling)
+        secs = _median_time(lambda: up(lr), repeats)
+        mpix = (out_side // scale * scale) ** 2 / 1e6
+        row = {"model": name, "scale": scale, "out_size": out_side, "seconds": secs, "mpix_per_s": mpix / secs,
+               "gflop_per_mpix": gpm, "gflops": gpm * mpix / secs}
+        if compare and out_side == min(sizes):  # raw paths on the whole model input, no tiling
+            inp = np.random.default_rng(1).random(
+                (1, out_side, out_side, 3) if builder.upsampling == "pre" else (1, lr.shape[0], lr.shape[1], 3),
+                dtype=np.float32)
+            row["paths"] = {k: _median_time(lambda f=f: f(inp), repeats) for k, f in paths(model).items()}
+        rows.append(row)
+    for row in rows:
+        row["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return rows
+
+
+def run(names, sizes, repeats, compare, json_path=None, log=print):
+    from . import models
+
+    peak = peak_gflops()
+    log(f"measured float32 matmul peak: {peak:.1f} GFLOP/s")
+    results = []
+    for name in names:
+        builder = models.get_builder(name)
+        for scale in ([2, 3, 4] if builder.upsampling == "post" else [2]):
+            cmd = [sys.executable, "-c", "import json,sys; from srkit.bench import measure_one; "
+                   f"print('ROWS' + json.dumps(measure_one({name!r}, {scale}, {list(sizes)}, {repeats}, {compare})))"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            line = next((ln for ln in r.stdout.splitlines() if ln.startswith("ROWS")), None)
+            if r.returncode or line is None:
+                raise SRError(f"benchmark of {name} x{scale} failed: {r.stderr.strip().splitlines()[-1:]}")
+            for row in json.loads(line[4:]):
+                row["peak_ratio"] = row["gflops"] / peak
+                results.append(row)
+                log(f"{name} x{scale} {row['out_size']}px: {row['seconds']:.3f} s, {row['mpix_per_s']:.3f} MP/s, "
+                    f"{row['gflops']:.1f} GFLOP/s ({row['peak_ratio']:.0%} of peak)")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"peak_gflops": peak, "results": results}, f, indent=2)
+    return peak, results
+
+
+def markdown(peak, results):
+    lines = [f"Measured peak (float32 matmul): {peak:.1f} GFLOP/s", "",
+             "| Model | Scale | Output | GFLOP/MP | Median s | MP/s | GFLOP/s | % of peak | Peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['model']} | x{r['scale']} | {r['out_size']}² | {r['gflop_per_mpix']:.0f} | "
+                     f"{r['seconds']:.3f} | {r['mpix_per_s']:.3f} | {r['gflops']:.1f} | {r['peak_ratio']:.0%} | "
+                     f"{r['rss_mb']:.0f} |")
+    compared = [r for r in results if "paths" in r]
+    if compared:
+        keys = list(compared[0]["paths"])
+        lines += ["", "Execution paths, whole input, median seconds:", "",
+                  "| Model | Scale | Output | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
+        for r in compared:
+            lines.append(f"| {r['model']} | x{r['scale']} | {r['out_size']}² | "
+                         + " | ".join(f"{r['paths'][k]:.3f}" for k in keys) + " |")
+    return "\n".join(lines)
