@@ -49,7 +49,7 @@ def peak_gflops(n=2048, repeats=5):
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def _median_time(fn, repeats, slow=10.0):
+def _median_time(fn, repeats, slow=30.0):
     """Median seconds of ``repeats`` calls after a warm-up call (tracing,
     compilation). A call slower than ``slow`` seconds is timed once: the
     warm-up itself is the measurement (its tracing is then a few % of it)."""

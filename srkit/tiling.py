@@ -70,7 +70,8 @@ def auto_tile(model, scale, upsampling, shape, budget=ACTIVATION_BUDGET):
 
 
 def tiles(h, w, tile, overlap):
-    """(core, window) boxes (y0, y1, x0, x1) in LR pixels covering the image.
+    """(core, window) boxes (y0, y1, x0, x1) in LR pixels covering the image
+    with cores of at most ``tile`` pixels a side.
 
     Every window has the same shape (tile + 2 * overlap, clipped to the
     image): windows at the image border are shifted inward rather than cut,
@@ -81,10 +82,13 @@ def tiles(h, w, tile, overlap):
     if tile <= 0:
         yield (0, h, 0, w), (0, h, 0, w)
         return
-    win_h, win_w = min(h, tile + 2 * overlap), min(w, tile + 2 * overlap)
-    for y0 in range(0, h, tile):
-        for x0 in range(0, w, tile):
-            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+    # equal cores per axis (at most ``tile``): 500 px with tile 396 gives two
+    # cores of 250, not 396 + 104 (whose window would be nearly a full tile)
+    th, tw = math.ceil(h / math.ceil(h / tile)), math.ceil(w / math.ceil(w / tile))
+    win_h, win_w = min(h, th + 2 * overlap), min(w, tw + 2 * overlap)
+    for y0 in range(0, h, th):
+        for x0 in range(0, w, tw):
+            y1, x1 = min(y0 + th, h), min(x0 + tw, w)
             wy0 = min(max(0, y0 - overlap), h - win_h)
             wx0 = min(max(0, x0 - overlap), w - win_w)
             yield (y0, y1, x0, x1), (wy0, wy0 + win_h, wx0, wx0 + win_w)

@@ -60,6 +60,9 @@ def test_tile_windows_share_one_shape_and_cover_their_cores():
                 assert wlo == 0 or lo - wlo >= overlap  # margin, or the image border
                 assert whi == n or whi - hi >= overlap
         assert np.all(seen == 1) and len(shapes) == 1
+    # cores are balanced: 500 px in tiles of at most 396 -> two of 250
+    cores = {(y1 - y0) for (y0, y1, _, _), _ in tiling.tiles(500, 10, 396, 11)}
+    assert cores == {250}
 
 
 def test_receptive_radius_and_auto_tile():
