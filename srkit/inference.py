@@ -1,9 +1,9 @@
 """Running a model on an image: the one path shared by output.py, evaluation
 and training validation, so the numbers in tables are what users get.
 
-Models run through Keras's compiled predict (``predict_on_batch``): an eager
-call of a functional model keeps every intermediate activation alive (LARGE
-on a 256x256 input: 4.1 GB peak RSS eager, 1.0 GB compiled).
+Models run compiled (a tf.function on TensorFlow, Keras's predict elsewhere):
+an eager call of a functional model keeps every intermediate activation alive
+(LARGE on a 256x256 input: 4.1 GB peak RSS eager, 1.0 GB compiled).
 """
 
 import numpy as np
@@ -46,7 +46,7 @@ class Upscaler:
 
     def __init__(self, model, scale, upsampling="pre", tile=None, overlap=None, ensemble=False):
         self.model, self.scale, self.upsampling = model, int(scale), upsampling
-        self.tile, self.ensemble = tile, ensemble
+        self.tile, self.ensemble, self._fn = tile, ensemble, None
         self.overlap = tiling.default_overlap(model, self.scale, upsampling) if overlap is None else overlap
 
     @classmethod
@@ -64,12 +64,30 @@ class Upscaler:
     def num_tiles(self, shape):
         return tiling.count_tiles(shape[0], shape[1], self.tile_for(shape)) * (8 if self.ensemble else 1)
 
+    def _compiled(self):
+        """The fastest correct way to run the model (bench.py compares them):
+        on TensorFlow a tf.function with a shape-relaxed signature, traced
+        once for all tile shapes; elsewhere Keras's compiled predict."""
+        if self._fn is None:
+            import keras
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                spec = [tf.TensorSpec([1, None, None, self.model.input.shape[-1]], tf.float32)]
+                fn = tf.function(lambda x: self.model(x, training=False), input_signature=spec)
+                self._fn = lambda x: fn(x).numpy()
+            else:
+                self._fn = self.model.predict_on_batch
+        return self._fn
+
     def _predict(self, x):
+        run = self._compiled()
         if not self.ensemble:
-            return self.model.predict_on_batch(x)
+            return run(x)
         acc = None
         for k in range(8):  # geometric self-ensemble: average of the 8 flips/rotations
-            y = _undihedral(self.model.predict_on_batch(np.ascontiguousarray(dihedral(x[0], k))[None])[0], k)
+            y = _undihedral(run(np.ascontiguousarray(dihedral(x[0], k))[None])[0], k)
             acc = y if acc is None else acc + y
         return (acc / 8)[None]
 
