@@ -80,7 +80,7 @@ class _Runner:
     through ``inference.Upscaler``, the path output.py uses."""
 
     def __init__(self, methods):
-        self.models = {}
+        self.models, self.upscalers = {}, {}
         for m in methods:
             if m.kind == "checkpoint":  # Keras is imported only when needed
                 from . import checkpoints, models
@@ -93,10 +93,13 @@ class _Runner:
             return degradations.nearest_upscale(lr, scale)
         if method.kind == "bicubic":
             return degradations.bicubic_upscale(lr, scale)
-        from .inference import Upscaler
+        key = (method.label, scale)
+        if key not in self.upscalers:  # one per model and scale: its compiled function is traced once
+            from .inference import Upscaler
 
-        model, upsampling = (method.model, method.upsampling) if method.kind == "model" else self.models[method.label]
-        return Upscaler(model, scale, upsampling)(lr)[0]
+            model, upsampling = (method.model, method.upsampling) if method.kind == "model" else self.models[method.label]
+            self.upscalers[key] = Upscaler(model, scale, upsampling)
+        return self.upscalers[key](lr)[0]
 
 
 def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None):

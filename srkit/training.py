@@ -89,7 +89,6 @@ class Trainer:
         from .schedules import Plateau, Schedule
 
         self.cfg = cfg
-        self.keras = keras
         evaluation.resolve_dataset(cfg["val_data"], cfg["data_root"]) if cfg["val_data"] else None
         resume = cfg.get("resume")
         self.run_dir = Path(resume or cfg.get("run_dir") or self._default_run_dir())
@@ -115,7 +114,7 @@ class Trainer:
             init_weights = saved.get_weights()
         with scope:
             self.model = models.build(cfg["model"], **cfg["model_args"])
-            if cfg.get("init_from"):
+            if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
                 src, info = checkpoints.load(cfg["init_from"])
                 if info.model != cfg["model"] or info.args != cfg["model_args"]:
                     raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
@@ -169,10 +168,10 @@ class Trainer:
         from . import models
 
         if self._val_model is None:  # float32, single device: what evaluate.py rebuilds from the file
-            policy = self.keras.config.dtype_policy()
-            self.keras.config.set_dtype_policy("float32")
+            policy = keras.config.dtype_policy()
+            keras.config.set_dtype_policy("float32")
             self._val_model = models.build(self.cfg["model"], **self.cfg["model_args"])
-            self.keras.config.set_dtype_policy(policy)
+            keras.config.set_dtype_policy(policy)
         self._val_model.set_weights(self.model.get_weights())
         method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self._val_model,
                                    upsampling=self.builder.upsampling)
@@ -186,7 +185,7 @@ class Trainer:
                 "best_ssim": self.state["best_ssim"], "degradation": self.cfg["degradation"],
                 "data": self.sampler.description, "val_data": self.cfg["val_data"],
                 "batch": self.cfg["batch"], "patch": self.cfg["patch"], "loss": self.cfg["loss"],
-                "backend": self.keras.backend.backend(), "hardware": _hardware(),
+                "backend": keras.backend.backend(), "hardware": _hardware(),
                 "precision": self.cfg["precision"], "state": self.state, "config": self.cfg}
         scale = self.cfg["scale"][0] if len(self.cfg["scale"]) == 1 else self.cfg["scale"]
         opt = self.model.optimizer.variables if with_optimizer else None

@@ -219,3 +219,16 @@ def test_post_upsampling_model_trains_at_its_scale(data, tmp_path):
     assert np.isfinite(info.metadata["best_psnr"])
     _one_line_error(run_script("train.py", *args, "--scale", "2", "3", "--run-dir", tmp_path / "x"),
                     "one scale at a time")
+
+
+def test_resume_of_a_fine_tuning_run_keeps_its_own_weights(data, tmp_path):
+    start = tmp_path / "start.h5"
+    save_tiny_checkpoint(start, "VDSR", {"depth": 3, "filters": 8})
+    common = ["--init-from", start, "--no-val", "--log-every", "3"]
+    train(data, tmp_path / "whole", "--steps", "6", *common)
+    train(data, tmp_path / "split", "--steps", "3", *common)
+    r = run_script("train.py", "--resume", tmp_path / "split", "--steps", "6")
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, _ = _weights(tmp_path / "whole" / "last.h5")
+    b, _ = _weights(tmp_path / "split" / "last.h5")
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 1e-6
