@@ -60,13 +60,16 @@ def bytes_per_output_pixel(model, scale, upsampling):
 
 
 def auto_tile(model, scale, upsampling, shape, budget=ACTIVATION_BUDGET):
-    """Tile side (LR pixels, margin excluded) keeping one tile's activations
-    under ``budget``; 0 (whole image) when the image fits."""
+    """Tile side (LR pixels, margin excluded) keeping one window's
+    activations under ``budget``; 0 (whole image) when the image fits in one
+    window. Peak memory is then bounded whatever the image size."""
     overlap = default_overlap(model, scale, upsampling)
     max_out_px = budget / bytes_per_output_pixel(model, scale, upsampling)
     side = int(math.sqrt(max_out_px) / scale) - 2 * overlap
     side = max(side, 2 * overlap, 48)
-    return 0 if max(shape[:2]) <= side else side
+    # an image no larger than one window (core plus both margins) takes no
+    # more memory whole than a tile would, and whole it needs no overlap
+    return 0 if max(shape[:2]) <= side + 2 * overlap else side
 
 
 def tiles(h, w, tile, overlap):
