@@ -1,6 +1,8 @@
 """Every input mode/format round-trips through read_picture/write_picture
 with the right size, mode and bit depth."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
@@ -94,6 +96,9 @@ def test_write_keeps_grey_alpha_and_icc(tmp_path, rgb):
     assert read_picture(write_picture(tmp_path / "a.jpg", rgba, notes.append)).alpha is None
     assert any("no alpha" in n for n in notes)
     assert not list(tmp_path.glob("*.tmp"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.webp").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 def test_bad_files_and_decompression_bombs(tmp_path, rgb):
