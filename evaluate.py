@@ -35,9 +35,12 @@ def main(argv=None):
                    help="where labelled HR | nearest | bicubic | model comparisons go")
     p.add_argument("--no-combined", action="store_true")
     p.add_argument("--readme", help="replace the results table between markers in this README")
+    p.add_argument("--published", action="store_true",
+                   help="add the published SRCNN, VDSR and EDSR-baseline rows (labelled) to the table")
     a = p.parse_args(argv)
     evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
-                   None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme)
+                   None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
+                   published=a.published)
 
 
 if __name__ == "__main__":

@@ -156,8 +156,9 @@ def markdown_table(results):
     return "\n".join(lines)
 
 
-def pivot_table(results):
-    """Papers' layout: one row per method, one 'PSNR / SSIM' column per dataset x scale."""
+def pivot_table(results, published=False):
+    """Papers' layout: one row per method, one 'PSNR / SSIM' column per dataset
+    x scale; with ``published``, reference rows from the papers, labelled so."""
     cols = list(dict.fromkeys((r.dataset, r.scale) for r in results))
     methods = list(dict.fromkeys(r.model for r in results))
     cell = {(r.dataset, r.scale, r.model): f"{r.psnr:.2f} / {r.ssim:.4f}" for r in results}
@@ -167,6 +168,10 @@ def pivot_table(results):
     ]
     for m in methods:
         lines.append(f"| {m} | " + " | ".join(cell.get((d, s, m), "-") for d, s in cols) + " |")
+    if published:
+        from .published import rows
+
+        lines += rows(cols)
     return "\n".join(lines)
 
 
@@ -189,7 +194,7 @@ def update_readme(path, text, tag="results"):
 
 
 def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
-        json_path=None, plot_path=None, combined_dir=None, readme=None, log=None):
+        json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False):
     """evaluate.py's job: resolve inputs, score, print both tables, write the
     requested JSON / plot / comparisons / README section."""
     for s in scales:
@@ -200,7 +205,7 @@ def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights
     results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log)
     if not results:
         raise SRError("nothing evaluated: no method supports the requested scales")
-    table = pivot_table(results)
+    table = pivot_table(results, published)
     print(table)
     print()
     print(markdown_table(results))

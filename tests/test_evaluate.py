@@ -28,7 +28,16 @@ def test_reproduces_published_bicubic_rows(benchmark_root, tmp_path):
         psnr, ssim = PUBLISHED_BICUBIC[(row["dataset"], row["scale"])]
         assert abs(row["psnr"] - psnr) <= 0.03, row
         assert abs(row["ssim"] - ssim) <= 0.002, row
-    assert "| bicubic | 33.6" in r.stdout
+    assert "| bicubic | 33.6" in r.stdout and "(published)" not in r.stdout
+
+
+def test_published_rows_are_labelled_and_aligned():
+    from srkit.evaluation import Result, pivot_table
+
+    table = pivot_table([Result("Set5", 3, "bicubic", 30.4, 0.87, 0.1), Result("Set14", 2, "bicubic", 30.2, 0.87, 0.1)],
+                        published=True)
+    assert "| VDSR (published) | 33.66 / 0.9213 | 33.03 / 0.9124 |" in table
+    assert "| EDSR-baseline (published) | - | 33.57 / 0.9175 |" in table
 
 
 @pytest.fixture
