@@ -38,13 +38,15 @@ def list_images(folder, recursive=False):
     return files
 
 
+def to_8bit(a):
+    """uint8 from uint16 (rounded, 65535 -> 255); uint8 passes through."""
+    return np.floor(a / 257.0 + 0.5).astype(np.uint8) if a.dtype == np.uint16 else a
+
+
 def load_image(path):
     """Decode an image as uint8 for evaluation and training: (H, W) for
     greyscale, (H, W, 3) otherwise; alpha dropped, 16-bit rounded to 8."""
-    pixels = read_picture(path, max_pixels=None).pixels
-    if pixels.dtype == np.uint16:
-        pixels = np.floor(pixels / 257.0 + 0.5).astype(np.uint8)
-    return pixels
+    return to_8bit(read_picture(path, max_pixels=None).pixels)
 
 
 @contextlib.contextmanager
@@ -202,8 +204,8 @@ def write_picture(path, pic, log=None):
         return path
     if pic.bits == 16:
         log and log(f"note: {path.name}: {fmt} is 8-bit only; 16-bit output reduced to 8 bits")
-        pixels = np.floor(pixels / 257.0 + 0.5).astype(np.uint8)
-        alpha = None if alpha is None else np.floor(alpha / 257.0 + 0.5).astype(np.uint8)
+        pixels = to_8bit(pixels)
+        alpha = None if alpha is None else to_8bit(alpha)
     arr = pixels if alpha is None else np.dstack([pixels, alpha])
     im = Image.fromarray(np.ascontiguousarray(arr))
     if fmt == "WEBP" and im.mode == "LA":

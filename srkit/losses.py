@@ -11,6 +11,7 @@ import numpy as np
 from keras import ops
 
 from .errors import SRError
+from .metrics import gaussian_window
 
 
 def _f32(y_true, y_pred):
@@ -30,10 +31,9 @@ def mse(y_true, y_pred):
     return ops.mean(ops.square(y_true - y_pred), axis=_PIXELS)
 
 
-def _gaussian_kernel(channels, size=11, sigma=1.5):
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2
-    g = np.exp(-(x**2) / (2 * sigma**2))
-    g = np.outer(g, g) / np.outer(g, g).sum()
+def _gaussian_kernel(channels):
+    g = gaussian_window()  # the metric's window, so loss and metric use one definition
+    g = np.outer(g, g)
     return np.tile(g[:, :, None, None], (1, 1, channels, 1)).astype(np.float32)
 
 

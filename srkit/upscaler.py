@@ -13,7 +13,7 @@ from pathlib import Path
 from . import checkpoints
 from .errors import SRError
 from .io import (DEFAULT_MAX_PIXELS, FORMATS, TMP_SUFFIX, Picture, is_image_path, list_images, read_picture,
-                 write_picture)
+                 to_8bit, write_picture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,17 +60,12 @@ def _remove_stale_temp_files(output_dir, log):
 
 def _compare(path, lr, sr, scale):
     """HR-size side by side: nearest | bicubic | model (8-bit, for viewing)."""
-    import numpy as np
-
     from .degradations import imresize, nearest_upscale
     from .visualize import save_side_by_side
 
-    def u8(a):
-        return np.floor(a / 257.0 + 0.5).astype(np.uint8) if a.dtype == np.uint16 else a
-
-    lr8 = u8(lr)
+    lr8 = to_8bit(lr)
     save_side_by_side(path, [("nearest", nearest_upscale(lr8, scale)), ("bicubic", imresize(lr8, scale)),
-                             ("model", u8(sr))])
+                             ("model", to_8bit(sr))])
 
 
 def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=None, fmt="png", overwrite=False,
