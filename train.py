@@ -54,7 +54,7 @@ def parser():
     g.add_argument("--plateau", action="store_true", help="halve the LR when val PSNR stalls")
     g.add_argument("--patience", type=int, default=5, help="validations without improvement before halving")
     g.add_argument("--clipnorm", type=float, default=0.0, help="gradient clipping by global norm (0: off)")
-    g.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    g.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     g.add_argument("--mixed-precision", action="store_true", help="shorthand for --precision mixed_bfloat16")
     g.add_argument("--distribute", action="store_true", help="data parallel over all devices")
     g.add_argument("--steps-per-execution", type=int, default=1)

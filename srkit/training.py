@@ -21,7 +21,7 @@ from .errors import SRError
 
 ROOT = Path(__file__).resolve().parent.parent
 # Options a resumed run may change; everything else comes from the checkpoint.
-RESUMABLE_OVERRIDES = ("steps", "minutes", "data", "val_data", "data_root", "val_every", "save_every_min",
+RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
                        "workers", "log_every")
 
 
@@ -116,10 +116,17 @@ class Trainer:
             self.model = models.build(cfg["model"], **cfg["model_args"])
             if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
                 src, info = checkpoints.load(cfg["init_from"])
-                if info.model != cfg["model"] or info.args != cfg["model_args"]:
+                other = {k: v for k, v in info.args.items() if k != "scale"}
+                if info.model != cfg["model"] or other != {k: v for k, v in cfg["model_args"].items() if k != "scale"}:
                     raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
                                   f"{cfg['model']}{cfg['model_args']}")
-                init_weights = src.get_weights()
+                if info.args == cfg["model_args"]:
+                    init_weights = src.get_weights()
+                else:  # another scale of the same network: the body transfers, the upsampler starts fresh
+                    fresh = transfer_layers(src, self.model)
+                    log(f"initialised from {cfg['init_from']} (x{info.scale}); new layers: {', '.join(fresh)}")
+                self.state["init_from"] = {"path": str(cfg["init_from"]), "model": info.model, "scale": info.scale,
+                                           "step": info.metadata.get("step")}
             if init_weights is not None:
                 self.model.set_weights(init_weights)
             self.schedule = Schedule(cfg["lr"], cfg["schedule"], cfg["steps"], cfg["decay_every"],
@@ -134,6 +141,10 @@ class Trainer:
                 for var, arr in zip(opt.variables, opt_arrays):
                     var.assign(arr)
         self.plateau = Plateau(cfg["patience"], **self.state["plateau"])
+        # One entry per invocation: a card can then say which steps ran where and how.
+        self.state.setdefault("segments", []).append(
+            {"from_step": self.state["step"], "precision": cfg["precision"],
+             "backend": keras.backend.backend(), "hardware": _hardware()})
         self._val_model = None
         self._signal = None
 
@@ -285,6 +296,22 @@ def resume_config(run_dir, overrides):
         raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")
     cfg["resume"] = str(run_dir)
     return cfg
+
+
+def transfer_layers(src, dst):
+    """Copy weights between layers of the same name and shapes (x2 -> x3/x4
+    fine-tuning); returns the names of ``dst``'s layers left as built."""
+    by_name = {layer.name: layer for layer in src.layers}
+    fresh = []
+    for layer in dst.layers:
+        if not layer.weights:
+            continue
+        other = by_name.get(layer.name)
+        if other is not None and [w.shape for w in other.weights] == [w.shape for w in layer.weights]:
+            layer.set_weights(other.get_weights())
+        else:
+            fresh.append(layer.name)
+    return fresh
 
 
 def train(cfg):

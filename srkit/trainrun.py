@@ -25,7 +25,8 @@ def train_from_args(a, model_args):
         steps = a.epochs * a.steps_per_epoch
     given = {"steps": steps, "minutes": a.minutes, "data": a.data, "val_data": a.val_data, "data_root": a.data_root,
              "val_every": a.val_every, "save_every_min": a.save_every_min, "workers": a.workers,
-             "log_every": a.log_every, "model": a.model}
+             "log_every": a.log_every, "model": a.model,
+             "precision": "mixed_bfloat16" if a.mixed_precision else a.precision}
     if a.resume:
         if not (Path(a.resume) / "last.h5").exists():
             raise SRError(f"{a.resume}: no last.h5 to resume from")
@@ -40,7 +41,7 @@ def train_from_args(a, model_args):
                    augment=a.augment, seed=a.seed, loss=a.loss, lr=a.lr, schedule=a.schedule,
                    decay_every=a.decay_every, decay_rate=a.decay_rate, min_lr=a.min_lr, warmup=a.warmup,
                    plateau=a.plateau, patience=a.patience, clipnorm=a.clipnorm,
-                   precision="mixed_bfloat16" if a.mixed_precision else a.precision,
+                   precision=cfg["precision"] or "float32",
                    distribute=a.distribute, steps_per_execution=a.steps_per_execution,
                    run_dir=a.run_dir, init_from=a.init_from, resume=None)
     if a.no_val:
@@ -77,6 +78,7 @@ def model_card(model, info, source):
         "plateau_factor": state.get("factor"), "precision": meta.get("precision"),
         "wall_time_s": round(float(state.get("wall_time_s", 0.0)), 1), "hardware": meta.get("hardware"),
         "backend": meta.get("backend"),
+        "segments": state.get("segments"), "initialised_from": state.get("init_from"),
         "validation": {"data": meta.get("val_data"), "psnr": meta.get("best_psnr"), "ssim": meta.get("best_ssim"),
                        "step": state.get("best_step"),
                        "protocol": "Y channel, scale px shaved, MATLAB-bicubic LR (evaluate.py)"},
@@ -126,7 +128,9 @@ def benchmark(a, model_args):
 
     data = a.data or DEFAULTS["data"]
     names = a.bench_models or list(models.MODELS)
-    print(f"backend {keras.backend.backend()}, batch {a.batch}, patch {a.patch}, x{a.scale[0]}, "
+    precision = "mixed_bfloat16" if a.mixed_precision else (a.precision or "float32")
+    keras.config.set_dtype_policy(precision)
+    print(f"backend {keras.backend.backend()}, {precision}, batch {a.batch}, patch {a.patch}, x{a.scale[0]}, "
           f"{a.bench_steps} steps, data {data}")
     print("| Model | step s (repeated batch) | step s (pipeline) | ratio | steps/s | HR MP/s | pipeline batches/s |")
     print("|---|---|---|---|---|---|---|")

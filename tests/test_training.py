@@ -232,3 +232,36 @@ def test_resume_of_a_fine_tuning_run_keeps_its_own_weights(data, tmp_path):
     a, _ = _weights(tmp_path / "whole" / "last.h5")
     b, _ = _weights(tmp_path / "split" / "last.h5")
     assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 1e-6
+
+
+def test_resume_may_change_precision_and_the_card_says_so(data, tmp_path):
+    run = tmp_path / "prec"
+    train(data, run, "--steps", "3", "--no-val")
+    r = run_script("train.py", "--resume", run, "--steps", "6", "--precision", "mixed_bfloat16")
+    assert r.returncode == 0, r.stderr[-2000:]
+    _, info = _weights(run / "last.h5")
+    assert info.metadata["step"] == 6 and info.metadata["precision"] == "mixed_bfloat16"
+    segments = info.metadata["state"]["segments"]
+    assert [(s["from_step"], s["precision"]) for s in segments] == [(0, "float32"), (3, "mixed_bfloat16")]
+    assert run_script("train.py", "--export", run, "--which", "last", "--to", tmp_path / "w.h5").returncode == 0
+    card = json.loads((tmp_path / "w.json").read_text())
+    assert [s["precision"] for s in card["segments"]] == ["float32", "mixed_bfloat16"]
+
+
+def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
+    base = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
+            "--no-val", "--log-every", "2", "--data", data / "train"]
+    train_x2 = run_script("train.py", *base, "--scale", "2", "--steps", "2", "--run-dir", tmp_path / "x2")
+    assert train_x2.returncode == 0, train_x2.stderr[-2000:]
+    r = run_script("train.py", *base, "--scale", "3", "--steps", "1", "--lr", "0", "--run-dir", tmp_path / "x3",
+                   "--init-from", tmp_path / "x2" / "last.h5")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "new layers: upsample0_conv" in r.stderr
+    x2, _ = checkpoints.load(tmp_path / "x2" / "last.h5")
+    x3, info = checkpoints.load(tmp_path / "x3" / "last.h5")
+    assert info.metadata["state"]["init_from"]["scale"] == 2
+    assert info.metadata["state"]["init_from"]["step"] == 2
+    for name in ("conv_in", "block0_conv1", "conv_body"):  # lr 0: the transferred body is unchanged
+        for a, b in zip(x2.get_layer(name).get_weights(), x3.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert x3.get_layer("upsample0_conv").get_weights()[0].shape[-1] == 27
