@@ -3,7 +3,7 @@
 x4 for post-upsampling models): analytic GFLOP per output megapixel, median
 seconds and MP/s through output.py's path for a 1 MP and a 256x256 output,
 achieved GFLOP/s against the measured matmul peak, peak RSS, and
-predict_on_batch vs tf.function vs XLA.
+predict_on_batch vs tf.function vs XLA vs tf.function in bfloat16.
 
   python bench.py --json b.json
 """
@@ -24,10 +24,13 @@ def main(argv=None):
     p.add_argument("--sizes", nargs="+", type=int, default=[1000, 256], help="output sides in pixels")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-compare", action="store_true", help="skip the execution-path comparison")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                   help="as output.py: auto is bfloat16 where native (GPU, AMX CPU), else float32")
     p.add_argument("--json", dest="json_path")
     a = p.parse_args(argv)
     names = [models.canonical_name(n) for n in a.models]
-    peak, results = bench.run(names, a.sizes, a.repeats, not a.no_compare, a.json_path)
+    peak, results = bench.run(names, a.sizes, a.repeats, not a.no_compare, a.json_path,
+                               precision=a.precision)
     print(bench.markdown(peak, results))
 
 

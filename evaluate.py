@@ -37,10 +37,12 @@ def main(argv=None):
     p.add_argument("--readme", help="replace the results table between markers in this README")
     p.add_argument("--published", action="store_true",
                    help="add the published SRCNN, VDSR and EDSR-baseline rows (labelled) to the table")
+    p.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
+                   help="inference precision(s) of the checkpoints; several: one row each (bfloat16 as NAME@bf16)")
     a = p.parse_args(argv)
     evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
                    None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
-                   published=a.published)
+                   published=a.published, precisions=a.precision)
 
 
 if __name__ == "__main__":

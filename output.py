@@ -37,13 +37,15 @@ def main(argv=None):
                    "default: chosen from image size and memory)")
     p.add_argument("--tile-overlap", type=int, default=None, help="input pixels of overlap (default: the "
                    "model's receptive field, which makes tiled output equal whole-image output)")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                   help="auto: bfloat16 where the hardware runs it natively (GPU, AMX CPU), else float32")
     p.add_argument("--weights-dir", default=str(ROOT / "weights"), help="where --model looks")
     p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
                    help="refuse inputs declaring more pixels than this (decompression bombs)")
     a = p.parse_args(argv)
     counts = upscale_files(a.input, a.output, a.weights, a.model, a.scale, a.format.lower(), a.overwrite,
                            a.recursive, a.compare, a.ensemble, a.tile, a.tile_overlap, int(a.max_pixels),
-                           a.weights_dir)
+                           a.weights_dir, precision=a.precision)
     return 1 if counts["failed"] else 0
 
 

@@ -35,12 +35,12 @@ def flop_per_pixel(model, scale, upsampling):
     return flops
 
 
-def peak_gflops(n=3072, repeats=7):
-    """This machine's float32 matmul rate through the backend: the best of
-    ``repeats`` (a peak, so the fastest run, not the median)."""
+def peak_gflops(n=3072, repeats=7, dtype="float32"):
+    """This machine's matmul rate in ``dtype`` through the backend: the best
+    of ``repeats`` (a peak, so the fastest run, not the median)."""
     from keras import ops
 
-    a = ops.convert_to_tensor(np.random.default_rng(0).random((n, n), dtype=np.float32))
+    a = ops.cast(np.random.default_rng(0).random((n, n), dtype=np.float32), dtype)
     ops.convert_to_numpy(ops.matmul(a, a))
     best = float("inf")
     for _ in range(repeats):
@@ -67,8 +67,9 @@ def _median_time(fn, repeats, slow=30.0):
     return statistics.median(times)
 
 
-def paths(model):
-    """Ways to run the model on one array (TensorFlow backend gets more)."""
+def paths(model, model_bf16=None):
+    """Ways to run the model on one array (TensorFlow backend gets more);
+    ``model_bf16``: the same network computing in bfloat16."""
     import keras
 
     out = {"predict_on_batch": model.predict_on_batch}  # output.py: tf.function on TensorFlow
@@ -80,6 +81,9 @@ def paths(model):
         out["tf.function"] = lambda x: fixed(x).numpy()
         xla = tf.function(lambda x: model(x, training=False), jit_compile=True)
         out["xla"] = lambda x: xla(tf.constant(x)).numpy()
+        if model_bf16 is not None:
+            half = tf.function(lambda x: model_bf16(x, training=False), input_signature=spec)
+            out["tf.function bf16"] = lambda x: half(x).numpy()
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -87,14 +91,15 @@ def paths(model):
     return out
 
 
-def measure_one(name, scale, sizes, repeats, compare):
-    """Run in a child process: rows for one model at one scale."""
+def measure_one(name, scale, sizes, repeats, compare, precision="float32"):
+    """Run in a child process: rows for one model at one scale, computing in
+    ``precision`` (the other precision joins the path comparison)."""
     from . import models
     from .inference import Upscaler
 
     builder = models.get_builder(name)
     args = {"scale": scale} if builder.upsampling == "post" else {}
-    model = models.build(name, **args)
+    model = models.build(name, precision=precision, **args)
     gpm = flop_per_pixel(model, scale, builder.upsampling) / 1e3  # GFLOP per output MP
     rows = []
     for out_side in sizes:
@@ -102,30 +107,42 @@ def measure_one(name, scale, sizes, repeats, compare):
         up = Upscaler(model, scale, builder.upsampling)
         secs = _median_time(lambda: up(lr), repeats)
         mpix = (out_side // scale * scale) ** 2 / 1e6
-        row = {"model": name, "scale": scale, "out_size": out_side, "seconds": secs, "mpix_per_s": mpix / secs,
-               "gflop_per_mpix": gpm, "gflops": gpm * mpix / secs}
+        row = {"model": name, "scale": scale, "out_size": out_side, "precision": precision, "seconds": secs,
+               "mpix_per_s": mpix / secs, "gflop_per_mpix": gpm, "gflops": gpm * mpix / secs}
         if compare and out_side == min(sizes):  # raw paths on the whole model input, no tiling
             inp = np.random.default_rng(1).random(
                 (1, out_side, out_side, 3) if builder.upsampling == "pre" else (1, lr.shape[0], lr.shape[1], 3),
                 dtype=np.float32)
-            row["paths"] = {k: _median_time(lambda f=f: f(inp), repeats) for k, f in paths(model).items()}
+            f32 = models.build(name, precision="float32", **args)
+            f32.set_weights(model.get_weights())
+            bf16 = models.build(name, precision="bfloat16", **args)
+            bf16.set_weights(model.get_weights())
+            row["paths"] = {k: _median_time(lambda f=f: f(inp), repeats) for k, f in paths(f32, bf16).items()}
         rows.append(row)
     for row in rows:
         row["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return rows
 
 
-def run(names, sizes, repeats, compare, json_path=None, log=print):
+def run(names, sizes, repeats, compare, json_path=None, log=print, precision="auto"):
+    """Rows through output.py's path, in the precision output.py would use
+    (``precision="auto"``); achieved GFLOP/s is compared with the matmul peak
+    measured in that same precision."""
     from . import models
+    from .inference import resolve_precision
 
-    peak = peak_gflops()
-    log(f"measured float32 matmul peak: {peak:.1f} GFLOP/s")
+    precision = resolve_precision(precision)
+    peaks = {dt: peak_gflops(dtype=dt) for dt in ("float32", "bfloat16")}
+    peak = peaks[precision]
+    log(f"measured matmul peak: float32 {peaks['float32']:.1f}, bfloat16 {peaks['bfloat16']:.1f} GFLOP/s; "
+        f"models run in {precision}")
     results = []
     for name in names:
         builder = models.get_builder(name)
         for scale in ([2, 3, 4] if builder.upsampling == "post" else [2]):
             cmd = [sys.executable, "-c", "import json,sys; from srkit.bench import measure_one; "
-                   f"print('ROWS' + json.dumps(measure_one({name!r}, {scale}, {list(sizes)}, {repeats}, {compare})))"]
+                   f"print('ROWS' + json.dumps(measure_one({name!r}, {scale}, {list(sizes)}, {repeats}, {compare}, "
+                   f"{precision!r})))"]
             r = subprocess.run(cmd, capture_output=True, text=True)
             line = next((ln for ln in r.stdout.splitlines() if ln.startswith("ROWS")), None)
             if r.returncode or line is None:
@@ -137,12 +154,13 @@ def run(names, sizes, repeats, compare, json_path=None, log=print):
                     f"{row['gflops']:.1f} GFLOP/s ({row['peak_ratio']:.0%} of peak)")
     if json_path:
         with open(json_path, "w") as f:
-            json.dump({"peak_gflops": peak, "results": results}, f, indent=2)
+            json.dump({"peak_gflops": peak, "precision": precision, "peaks": peaks, "results": results}, f, indent=2)
     return peak, results
 
 
 def markdown(peak, results):
-    lines = [f"Measured peak (float32 matmul): {peak:.1f} GFLOP/s", "",
+    precision = results[0].get("precision", "float32") if results else "float32"
+    lines = [f"Measured peak ({precision} matmul): {peak:.1f} GFLOP/s; models run in {precision}", "",
              "| Model | Scale | Output | GFLOP/MP | Median s | MP/s | GFLOP/s | % of peak | Peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:

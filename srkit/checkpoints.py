@@ -130,11 +130,13 @@ def read_info(path):
         return _describe(path, f)
 
 
-def load(path, with_optimizer=False):
+def load(path, with_optimizer=False, precision="float32"):
     """Rebuild the model described by ``path`` and load its weights.
 
     Returns ``(model, info)``, or ``(model, info, optimizer_arrays)`` with
     ``with_optimizer`` (``None`` when the file has no optimizer state).
+    ``precision="bfloat16"`` builds it to compute in bfloat16 (weights stay
+    float32, the image-producing layers too): see ``inference.resolve_precision``.
     """
     from . import models
 
@@ -142,7 +144,7 @@ def load(path, with_optimizer=False):
         info = _describe(path, f)
         arrays = _read_arrays(f["weights"])
         opt = _read_arrays(f["optimizer"]) if with_optimizer and "optimizer" in f else None
-    model = models.build(info.model, **info.args)
+    model = models.build(info.model, precision=precision, **info.args)
     expected = [tuple(w.shape) for w in model.weights]
     found = [tuple(a.shape) for a in arrays]
     if expected != found:

@@ -36,6 +36,7 @@ class Method:
     scales: tuple = ()
     model: object = None  # kind "model": a keras.Model ...
     upsampling: str = "pre"  # ... and how it takes its input
+    precision: str = "float32"  # kind "checkpoint": "bfloat16" to measure that inference path
 
 
 def default_data_root():
@@ -52,9 +53,10 @@ def resolve_dataset(name, data_root):
     return Path(name).name or str(name), candidate
 
 
-def resolve_methods(names, weights, weights_dir):
+def resolve_methods(names, weights, weights_dir, precisions=("float32",)):
     """Methods to score: baselines by name, checkpoints by path, and names of
-    checkpoints (file stem or architecture) found in ``weights_dir``."""
+    checkpoints (file stem or architecture) found in ``weights_dir``; each
+    checkpoint once per precision (labelled "@bf16" when not float32)."""
     from . import checkpoints
 
     if names is None:
@@ -71,7 +73,9 @@ def resolve_methods(names, weights, weights_dir):
     paths += [Path(w) for w in weights or []]
     for path in dict.fromkeys(paths):
         info = checkpoints.read_info(path)
-        methods.append(Method(info.label, "checkpoint", path, tuple(info.scales)))
+        for precision in precisions:
+            label = info.label + ("" if precision == "float32" else "@bf16")
+            methods.append(Method(label, "checkpoint", path, tuple(info.scales), precision=precision))
     return methods
 
 
@@ -85,7 +89,7 @@ class _Runner:
             if m.kind == "checkpoint":  # Keras is imported only when needed
                 from . import checkpoints, models
 
-                model, info = checkpoints.load(m.path)
+                model, info = checkpoints.load(m.path, precision=m.precision)
                 self.models[m.label] = (model, models.get_builder(info.model).upsampling)
 
     def __call__(self, method, lr, scale):
@@ -194,14 +198,15 @@ def update_readme(path, text, tag="results"):
 
 
 def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
-        json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False):
+        json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False,
+        precisions=("float32",)):
     """evaluate.py's job: resolve inputs, score, print both tables, write the
     requested JSON / plot / comparisons / README section."""
     for s in scales:
         if not 2 <= s <= 8:
             raise SRError(f"scale {s} not supported (use 2 to 8)")
     data_root = Path(data_root) if data_root else default_data_root()
-    methods = resolve_methods(models, weights, weights_dir)
+    methods = resolve_methods(models, weights, weights_dir, precisions)
     results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log)
     if not results:
         raise SRError("nothing evaluated: no method supports the requested scales")

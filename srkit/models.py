@@ -48,13 +48,23 @@ def get_builder(name):
     return MODELS[canonical_name(name)]
 
 
-def build(name, **kwargs):
-    """Build the registered model ``name`` (case-insensitive) with ``kwargs``."""
+def build(name, precision=None, **kwargs):
+    """Build the registered model ``name`` (case-insensitive) with ``kwargs``.
+    ``precision`` "bfloat16" computes in bfloat16 with float32 weights and
+    float32 image-producing layers; None keeps Keras's current dtype policy."""
     builder = get_builder(name)
+    policy = {None: None, "float32": "float32", "bfloat16": "mixed_bfloat16"}.get(precision, "?")
+    if policy == "?":
+        raise SRError(f"unknown precision '{precision}' (float32 or bfloat16)")
+    saved = keras.config.dtype_policy()
     try:
+        if policy:
+            keras.config.set_dtype_policy(policy)
         return builder(**kwargs)
     except TypeError as exc:
         raise SRError(f"bad arguments for model {builder.model_name}: {exc}") from None
+    finally:
+        keras.config.set_dtype_policy(saved)
 
 
 def _conv(filters, kernel, name, activation=None, **kwargs):

@@ -70,18 +70,19 @@ def _compare(path, lr, sr, scale):
 
 def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=None, fmt="png", overwrite=False,
                   recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
-                  max_pixels=DEFAULT_MAX_PIXELS, weights_dir=ROOT / "weights", log=None):
+                  max_pixels=DEFAULT_MAX_PIXELS, weights_dir=ROOT / "weights", log=None, precision="auto"):
     """Upscale every image under ``input_path`` into ``output_dir``.
     Returns a dict of counts: done, skipped, failed."""
     from tqdm import tqdm
 
-    from .inference import Upscaler
+    from .inference import Upscaler, resolve_precision
 
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     if fmt != "same" and fmt not in FORMATS:
         raise SRError(f"unknown output format '{fmt}' (png, jpg, webp, tif, bmp or same)")
     weights = Path(weights) if weights else choose_weights(weights_dir, model_name, scale)
-    up, info = Upscaler.from_checkpoint(weights, scale, tile=tile, overlap=overlap, ensemble=ensemble)
+    precision = resolve_precision(precision)
+    up, info = Upscaler.from_checkpoint(weights, scale, precision, tile=tile, overlap=overlap, ensemble=ensemble)
     if up.scale not in info.scales:
         raise SRError(f"{weights}: trained for x{'/x'.join(map(str, info.scales))}, not x{up.scale}")
     pairs = plan(input_path, output_dir, up.scale, fmt, recursive)
@@ -89,7 +90,7 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     _remove_stale_temp_files(output_dir, log)
     counts = {"done": 0, "skipped": 0, "failed": 0}
     out_pixels, start = 0, time.perf_counter()
-    log(f"{len(pairs)} image(s), x{up.scale} with {weights.name} ({info.model}{', self-ensemble' if ensemble else ''})")
+    log(f"{len(pairs)} image(s), x{up.scale} with {weights.name} ({info.model}, {precision}{', self-ensemble' if ensemble else ''})")
     for src, dst in tqdm(pairs, unit="img", disable=None, file=sys.stderr):
         if dst.resolve() in inputs:
             log(f"failed: {src}: output {dst} would overwrite an input image; choose another --output")

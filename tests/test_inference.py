@@ -107,3 +107,27 @@ def test_grey_alpha_16bit_and_api(tmp_path):
     assert upscale(grey, ckpt).shape == (60, 72)
     with pytest.raises(ValueError, match="scale"):
         upscale(grey, model)
+
+
+@pytest.mark.parametrize("name", ["VDSR", "FAST"])
+def test_bfloat16_path_stays_close_and_tiles_cleanly(name, tmp_path):
+    from srkit import checkpoints
+    from srkit.inference import resolve_precision
+
+    model = randomized(name)
+    post = models.get_builder(name).upsampling == "post"
+    args = {**TINY_ARGS[name], **({"scale": 2} if post else {})}
+    checkpoints.save(tmp_path / "m.h5", model, name, args, 2, {"step": 0})
+    f32, _ = Upscaler.from_checkpoint(tmp_path / "m.h5", precision="float32", tile=0)
+    bf16, _ = Upscaler.from_checkpoint(tmp_path / "m.h5", precision="bfloat16", tile=0)
+    assert bf16.model.layers[1].compute_dtype == "bfloat16" and bf16.model.layers[1].variable_dtype == "float32"
+    assert bf16.model.output.dtype == "float32"
+    img = random_image(40, 36, seed=3)
+    a, b = f32(img)[0].astype(int), bf16(img)[0].astype(int)
+    # bfloat16 noise, not another image (random weights amplify it; trained ones: tests/test_shipped.py)
+    assert 0 < np.abs(a - b).mean() < 1.5 and np.mean(np.abs(a - b) > 4) < 0.02
+    tiled, _ = Upscaler.from_checkpoint(tmp_path / "m.h5", precision="bfloat16", tile=13)
+    assert np.mean(np.abs(tiled(img)[0].astype(int) - b) > 4) < 0.02
+    assert resolve_precision("auto") in ("float32", "bfloat16")
+    with pytest.raises(ValueError, match="unknown precision"):
+        resolve_precision("int4")

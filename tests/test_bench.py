@@ -1,0 +1,38 @@
+"""bench.py: analytic cost, the JSON it writes, and the precision it runs in."""
+
+import json
+
+import numpy as np
+
+from conftest import run_script
+from srkit import bench, models
+from srkit.inference import resolve_precision
+
+
+def test_flop_per_pixel_counts_every_kernel_at_its_resolution():
+    vdsr = models.build("VDSR")
+    kernels = sum(int(np.prod(w.shape)) for w in vdsr.weights if len(w.shape) == 4)
+    assert bench.flop_per_pixel(vdsr, 2, "pre") == 2 * kernels
+    fast = models.build("FAST", scale=2)
+    body = sum(int(np.prod(layer.kernel.shape)) for layer in fast.layers if hasattr(layer, "kernel"))
+    # every conv of FAST x2 runs at LR resolution: a quarter of the output positions
+    assert bench.flop_per_pixel(fast, 2, "post") == 2 * body / 4
+
+
+def test_bench_json(tmp_path):
+    out = tmp_path / "b.json"
+    r = run_script("bench.py", "--models", "FAST", "--sizes", "96", "--repeats", "1", "--json", out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads(out.read_text())
+    precision = resolve_precision("auto")
+    assert doc["precision"] == precision and doc["peak_gflops"] == doc["peaks"][precision] > 0
+    rows = doc["results"]
+    assert [(row["model"], row["scale"]) for row in rows] == [("FAST", 2), ("FAST", 3), ("FAST", 4)]
+    for row in rows:
+        assert {"model", "scale", "out_size", "seconds", "mpix_per_s", "gflop_per_mpix", "gflops", "peak_ratio",
+                "rss_mb"} <= set(row)
+        assert row["seconds"] > 0 and row["rss_mb"] > 100
+        assert abs(row["gflops"] - row["gflop_per_mpix"] * (96 // row["scale"] * row["scale"]) ** 2 / 1e6
+                   / row["seconds"]) < 1e-6 * row["gflops"]
+        assert {"predict_on_batch", "tf.function", "xla", "tf.function bf16"} <= set(row["paths"])
+    assert "| FAST | x3 | 96² |" in r.stdout
