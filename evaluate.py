@@ -39,10 +39,15 @@ def main(argv=None):
                    help="add the published SRCNN, VDSR and EDSR-baseline rows (labelled) to the table")
     p.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
                    help="inference precision(s) of the checkpoints; several: one row each (bfloat16 as NAME@bf16)")
+    p.add_argument("--showcase", metavar="DIR", help="write zoomed HR | bicubic | model crops of the "
+                   "--showcase-images at the --showcase-scales here (the README's md_images/)")
+    p.add_argument("--showcase-images", nargs="+", default=["butterfly", "comic", "zebra"])
+    p.add_argument("--showcase-scales", nargs="+", type=int, default=[2, 4])
     a = p.parse_args(argv)
     evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
                    None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
-                   published=a.published, precisions=a.precision)
+                   published=a.published, precisions=a.precision,
+                   showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None)
 
 
 if __name__ == "__main__":

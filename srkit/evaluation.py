@@ -106,14 +106,16 @@ class _Runner:
         return self.upscalers[key](lr)[0]
 
 
-def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None):
+def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None, showcase=None):
     """Score ``methods`` on each dataset x scale; returns a list of Result.
 
     Inputs are all checked (folders, images, checkpoints) before any work so
     a bad path fails in seconds. With ``combined_dir``, writes one labelled
     HR | method... comparison per image into ``combined_dir/<dataset>_x<s>/``.
+    ``showcase``: (folder, image stems, scales): zoomed crops of those images,
+    HR | bicubic | checkpoints, as ``folder/compare_<stem>_x<s>.png``.
     """
-    from .visualize import save_side_by_side
+    from .visualize import save_side_by_side, save_zoomed_crops
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     loaded = []
@@ -142,6 +144,11 @@ def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None):
                     panels.append((f"{m.label} {p:.2f}/{s:.4f}", sr))
                 if combined_dir is not None:
                     save_side_by_side(Path(combined_dir) / f"{label}_x{scale}" / f"{path.stem}.png", panels)
+                if showcase and path.stem in showcase[1] and scale in showcase[2]:
+                    shown = [(f"HR, x{scale} crop", hr)] + [
+                        (f"{m.label} {scores[m.label][-1][0]:.2f} dB", im)
+                        for m, (_, im) in zip(active, panels[1:]) if m.kind != "nearest"]
+                    save_zoomed_crops(Path(showcase[0]) / f"compare_{path.stem}_x{scale}.png", shown)
             for m in active:
                 p, s = np.mean(scores[m.label], axis=0)
                 results.append(Result(label, scale, m.label, float(p), float(s), seconds[m.label]))
@@ -199,7 +206,7 @@ def update_readme(path, text, tag="results"):
 
 def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
         json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False,
-        precisions=("float32",)):
+        precisions=("float32",), showcase=None):
     """evaluate.py's job: resolve inputs, score, print both tables, write the
     requested JSON / plot / comparisons / README section."""
     for s in scales:
@@ -207,7 +214,7 @@ def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights
             raise SRError(f"scale {s} not supported (use 2 to 8)")
     data_root = Path(data_root) if data_root else default_data_root()
     methods = resolve_methods(models, weights, weights_dir, precisions)
-    results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log)
+    results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log, showcase=showcase)
     if not results:
         raise SRError("nothing evaluated: no method supports the requested scales")
     table = pivot_table(results, published)

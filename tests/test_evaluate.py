@@ -117,3 +117,23 @@ def test_dataset_given_as_path(tmp_path, small_dataset):
     results = evaluation.run([str(small_dataset)], [2], ["bicubic"], data_root=tmp_path / "elsewhere",
                              log=lambda m: None)
     assert [(r.dataset, r.model) for r in results] == [("Tiny", "bicubic")]
+
+
+def test_showcase_crops_where_bicubic_misses_most(tmp_path):
+    from srkit.visualize import busiest_window
+
+    hr = np.zeros((40, 50), np.uint8)
+    sr = hr.copy()
+    sr[22:30, 31:39] = 200  # the only error: an 8x8 block
+    assert busiest_window(hr, sr, 8) == (22, 31)
+    folder = tmp_path / "Tiny"
+    folder.mkdir()
+    Image.fromarray(random_image(36, 48, seed=1)).save(folder / "a.png")
+    Image.fromarray(random_image(36, 48, seed=2)).save(folder / "b.png")
+    r = run_script("evaluate.py", "--models", "nearest", "bicubic", "--datasets", folder, "--scales", 2, 3,
+                   "--no-plot", "--no-combined", "--showcase", tmp_path / "show", "--showcase-images", "b",
+                   "--showcase-scales", 3)
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in (tmp_path / "show").iterdir()] == ["compare_b_x3.png"]
+    shown = np.asarray(Image.open(tmp_path / "show" / "compare_b_x3.png"))
+    assert shown.shape[1] == 2 * 36 * 3 + 4  # HR and bicubic (nearest left out), 36-px crops zoomed 3x
