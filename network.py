@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Model builders. `python network.py` lists every registered model with its
-parameter count; `--plot` writes architecture diagrams to md_images/.
+parameter count; `--plot` writes architecture diagrams to md_images/;
+`--weights weights/` lists the shipped checkpoints from their model cards.
 
 From Python:  import network; model = network.build("VDSR")
 """
@@ -12,14 +13,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from srkit.errors import run_cli  # noqa: E402
 from srkit.models import MODELS, build, canonical_name, get_builder  # noqa: E402,F401
-from srkit.summary import model_table, plot_models  # noqa: E402
+from srkit.summary import model_table, plot_models, weights_table  # noqa: E402
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--plot", action="store_true", help="write architecture diagrams (needs pydot + Graphviz)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "md_images"))
+    p.add_argument("--weights", metavar="DIR", help="instead: the shipped checkpoints in DIR, from their model cards")
+    p.add_argument("--readme", help="with --weights: also replace that table in this README")
     a = p.parse_args(argv)
+    if a.weights:
+        table = weights_table(a.weights)
+        print(table)
+        if a.readme:
+            from srkit.evaluation import update_readme
+
+            update_readme(a.readme, table, tag="weights")
+        return
     print(model_table())
     if a.plot:
         plot_models(a.out)

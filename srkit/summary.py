@@ -1,7 +1,10 @@
-"""The model table printed by network.py and the architecture diagrams."""
+"""The tables printed by network.py (registered models; shipped weights,
+from their model cards) and the architecture diagrams."""
 
+import json
 import os
 import shutil
+from pathlib import Path
 
 from .models import MODELS, build
 
@@ -35,3 +38,43 @@ def plot_models(out_dir):
         written.append(path)
         print(f"wrote {path}")
     return written
+
+
+def _training(card):
+    """How a card's steps ran: '4,548 float32 + 3,900 mixed_bfloat16' style."""
+    segments = card.get("segments") or [{"from_step": 0, "precision": card.get("precision")}]
+    bounds = [seg["from_step"] for seg in segments[1:]] + [card["steps"]]
+    parts, merged = [], []
+    for seg, end in zip(segments, bounds):
+        if end > seg["from_step"]:
+            if merged and merged[-1][0] == seg["precision"]:
+                merged[-1][1] += end - seg["from_step"]
+            else:
+                merged.append([seg["precision"], end - seg["from_step"]])
+    for precision, steps in merged:
+        parts.append(f"{steps:,} {precision}")
+    return " + ".join(parts) or "0"
+
+
+def weights_table(weights_dir):
+    """One row per model card in ``weights_dir`` (``NAME.json`` beside ``NAME.h5``)."""
+    lines = ["| File | Model | Params | Scale | Steps (precision) | Batch x patch | Loss | From | Wall time | "
+             "Hardware, backend | Set5 val PSNR / SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for path in sorted(Path(weights_dir).glob("*.h5")):
+        card_path = path.with_suffix(".json")
+        if not card_path.exists():
+            lines.append(f"| {path.name} | (no model card) | | | | | | | | | |")
+            continue
+        c = json.loads(card_path.read_text())
+        args = ", ".join(f"{k}={v}" for k, v in c["arguments"].items() if k != "scale")
+        parent = c.get("initialised_from")
+        origin = f"{Path(parent['path']).name} (x{parent['scale']}, step {parent['step']:,})" if parent else "scratch"
+        val = c["validation"]
+        scored = (f"{val['psnr']:.2f} / {val['ssim']:.4f} (step {val['step']:,})" if val.get("psnr") is not None
+                  else "not validated")
+        lines.append(
+            f"| {path.name} | {c['architecture']}{f' ({args})' if args else ''} | {c['parameters']:,} | "
+            f"x{c['scale']} | {_training(c)} | {c['batch']} x {c['patch']} | {c['loss']} | {origin} | "
+            f"{c['wall_time_s'] / 3600:.1f} h | {c['hardware']}, {c['backend']} | "
+            f"{scored} |")
+    return "\n".join(lines)

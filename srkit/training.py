@@ -111,6 +111,10 @@ class Trainer:
         if resume:
             saved, info, opt_arrays = checkpoints.load(self.run_dir / "last.h5", with_optimizer=True)
             self.state.update(info.metadata["state"])
+            if "segments" not in self.state:  # a checkpoint from before segments were recorded
+                self.state["segments"] = [{"from_step": 0, "precision": info.metadata.get("precision"),
+                                           "backend": info.metadata.get("backend"),
+                                           "hardware": info.metadata.get("hardware")}]
             init_weights = saved.get_weights()
         with scope:
             self.model = models.build(cfg["model"], **cfg["model_args"])

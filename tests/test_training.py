@@ -246,6 +246,9 @@ def test_resume_may_change_precision_and_the_card_says_so(data, tmp_path):
     assert run_script("train.py", "--export", run, "--which", "last", "--to", tmp_path / "w.h5").returncode == 0
     card = json.loads((tmp_path / "w.json").read_text())
     assert [s["precision"] for s in card["segments"]] == ["float32", "mixed_bfloat16"]
+    table = run_script("network.py", "--weights", tmp_path)
+    assert table.returncode == 0, table.stderr[-2000:]
+    assert "| w.h5 | VDSR (depth=3, filters=8) |" in table.stdout and "| 3 float32 + 3 mixed_bfloat16 |" in table.stdout
 
 
 def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
