@@ -18,13 +18,14 @@ from srkit.errors import run_cli  # noqa: E402
 
 def main(argv=None):
     from srkit import bench, models
+    from srkit.inference import PRECISIONS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=list(models.MODELS))
     p.add_argument("--sizes", nargs="+", type=int, default=[1000, 256], help="output sides in pixels")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-compare", action="store_true", help="skip the execution-path comparison")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="as output.py: auto is bfloat16 where native (GPU, AMX CPU), else float32")
     p.add_argument("--json", dest="json_path")
     a = p.parse_args(argv)

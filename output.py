@@ -17,6 +17,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from srkit.errors import run_cli  # noqa: E402
+from srkit.inference import PRECISIONS  # noqa: E402
 from srkit.io import DEFAULT_MAX_PIXELS  # noqa: E402
 from srkit.upscaler import ROOT, upscale_files  # noqa: E402
 
@@ -37,7 +38,7 @@ def main(argv=None):
                    "default: chosen from image size and memory)")
     p.add_argument("--tile-overlap", type=int, default=None, help="input pixels of overlap (default: the "
                    "model's receptive field, which makes tiled output equal whole-image output)")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto: bfloat16 where the hardware runs it natively (GPU, AMX CPU), else float32")
     p.add_argument("--weights-dir", default=str(ROOT / "weights"), help="where --model looks")
     p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,

@@ -183,10 +183,7 @@ class Trainer:
         from . import models
 
         if self._val_model is None:  # float32, single device: what evaluate.py rebuilds from the file
-            policy = keras.config.dtype_policy()
-            keras.config.set_dtype_policy("float32")
-            self._val_model = models.build(self.cfg["model"], **self.cfg["model_args"])
-            keras.config.set_dtype_policy(policy)
+            self._val_model = models.build(self.cfg["model"], precision="float32", **self.cfg["model_args"])
         self._val_model.set_weights(self.model.get_weights())
         method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self._val_model,
                                    upsampling=self.builder.upsampling)

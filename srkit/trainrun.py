@@ -15,6 +15,12 @@ DEFAULTS = {"model": "VDSR", "steps": 10000, "val_every": 500, "log_every": 100,
             "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR")}
 
 
+def _precision(a):
+    """The dtype policy asked for on the command line; None when not given
+    (a resumed run then keeps its own)."""
+    return "mixed_bfloat16" if a.mixed_precision else a.precision
+
+
 def train_from_args(a, model_args):
     from . import training
 
@@ -26,7 +32,7 @@ def train_from_args(a, model_args):
     given = {"steps": steps, "minutes": a.minutes, "data": a.data, "val_data": a.val_data, "data_root": a.data_root,
              "val_every": a.val_every, "save_every_min": a.save_every_min, "workers": a.workers,
              "log_every": a.log_every, "model": a.model,
-             "precision": "mixed_bfloat16" if a.mixed_precision else a.precision}
+             "precision": _precision(a)}
     if a.resume:
         if not (Path(a.resume) / "last.h5").exists():
             raise SRError(f"{a.resume}: no last.h5 to resume from")
@@ -128,7 +134,7 @@ def benchmark(a, model_args):
 
     data = a.data or DEFAULTS["data"]
     names = a.bench_models or list(models.MODELS)
-    precision = "mixed_bfloat16" if a.mixed_precision else (a.precision or "float32")
+    precision = _precision(a) or "float32"
     keras.config.set_dtype_policy(precision)
     print(f"backend {keras.backend.backend()}, {precision}, batch {a.batch}, patch {a.patch}, x{a.scale[0]}, "
           f"{a.bench_steps} steps, data {data}")
