@@ -46,9 +46,10 @@ def contributions(in_length, out_length, scale, kernel_width=4.0, antialiasing=T
     return weights[:, keep], ind[:, keep]
 
 
-def _round_uint8(x):
-    # MATLAB rounds half away from zero; values are clipped to [0, 255] first.
-    return np.floor(np.clip(x, 0, 255) + 0.5).astype(np.uint8)
+def quantize(x, peak=255, dtype=np.uint8):
+    """Integer image from values in [0, peak], rounding half away from zero as
+    MATLAB does (after clipping); the one rounding rule used everywhere."""
+    return np.floor(np.clip(x, 0, peak) + 0.5).astype(dtype)
 
 
 def _resize_axis(img, axis, out_length, scale, antialiasing):
@@ -89,7 +90,7 @@ def imresize(img, scale=None, output_shape=None, antialiasing=True):
     for axis in sorted(range(2), key=lambda a: scales[a]):  # smallest scale first
         out = _resize_axis(out, axis, out_shape[axis], scales[axis], antialiasing)
         if is_uint8:
-            out = _round_uint8(out)
+            out = quantize(out)
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import tiling
 from .data import dihedral
-from .degradations import imresize
+from .degradations import imresize, quantize
 
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601: greyscale from the RGB a model returns
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -57,7 +57,7 @@ def _to_float(img):
 
 def _from_float(y, dtype):
     peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}[np.dtype(dtype)]
-    return np.floor(np.clip(y, 0, 1) * peak + 0.5).astype(dtype)
+    return quantize(y * peak, peak, dtype)
 
 
 def _undihedral(img, k):

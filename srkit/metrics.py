@@ -11,7 +11,7 @@ L = 255, 'valid' filtering (no padding), mean over the SSIM map.
 
 import numpy as np
 
-from .degradations import modcrop
+from .degradations import modcrop, quantize
 
 
 def to_uint8(img):
@@ -19,7 +19,7 @@ def to_uint8(img):
     img = np.asarray(img)
     if img.dtype == np.uint8:
         return img
-    return np.floor(np.clip(img.astype(np.float64) * 255.0, 0, 255) + 0.5).astype(np.uint8)
+    return quantize(img.astype(np.float64) * 255.0)
 
 
 def rgb_to_y(img):
