@@ -45,14 +45,16 @@ def parser():
     g.add_argument("--epochs", type=int, help="with --steps-per-epoch: steps = epochs x steps-per-epoch")
     g.add_argument("--steps-per-epoch", type=int)
     g.add_argument("--loss", default="l1", help="l1, mse or ssim_l1 (0.84 (1 - SSIM) + 0.16 L1)")
-    g.add_argument("--lr", type=float, default=1e-4)
+    g.add_argument("--lr", type=float, default=None,
+                   help="base learning rate (default 1e-4); with --resume, restarts the LR at this value")
     g.add_argument("--schedule", choices=["constant", "step", "cosine"], default="constant")
     g.add_argument("--decay-every", type=int, default=0, help="step decay interval (default steps / 2)")
     g.add_argument("--decay-rate", type=float, default=0.5)
     g.add_argument("--min-lr", type=float, default=1e-6)
     g.add_argument("--warmup", type=int, default=0, help="linear warm-up steps")
     g.add_argument("--plateau", action="store_true", help="halve the LR when val PSNR stalls")
-    g.add_argument("--patience", type=int, default=5, help="validations without improvement before halving")
+    g.add_argument("--patience", type=int, default=None,
+                   help="validations without improvement before halving (default 5)")
     g.add_argument("--clipnorm", type=float, default=0.0, help="gradient clipping by global norm (0: off)")
     g.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     g.add_argument("--mixed-precision", action="store_true", help="shorthand for --precision mixed_bfloat16")

@@ -22,7 +22,7 @@ from .errors import SRError
 ROOT = Path(__file__).resolve().parent.parent
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
-                       "workers", "log_every")
+                       "workers", "log_every", "lr", "patience")
 
 
 def log(msg):
@@ -116,6 +116,8 @@ class Trainer:
                                            "backend": info.metadata.get("backend"),
                                            "hardware": info.metadata.get("hardware")}]
             init_weights = saved.get_weights()
+            if cfg.pop("restart_lr", False):
+                self.state.update(factor=1.0, plateau={"best": self.state["plateau"]["best"], "wait": 0})
         with scope:
             self.model = models.build(cfg["model"], **cfg["model_args"])
             if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
@@ -148,7 +150,7 @@ class Trainer:
         # One entry per invocation: a card can then say which steps ran where and how.
         self.state.setdefault("segments", []).append(
             {"from_step": self.state["step"], "precision": cfg["precision"],
-             "backend": keras.backend.backend(), "hardware": _hardware()})
+             "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": _hardware()})
         self._val_model = None
         self._signal = None
 
@@ -292,6 +294,8 @@ def resume_config(run_dir, overrides):
     for key in RESUMABLE_OVERRIDES:
         if overrides.get(key) is not None:
             cfg[key] = overrides[key]
+    if overrides.get("lr") is not None:  # a new base rate replaces the plateau's halvings too
+        cfg["restart_lr"] = True
     model = overrides.get("model")
     if model and model.lower() != cfg["model"].lower():
         raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")

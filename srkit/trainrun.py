@@ -12,7 +12,7 @@ from .io import atomic_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {"model": "VDSR", "steps": 10000, "val_every": 500, "log_every": 100, "save_every_min": 5.0,
-            "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR")}
+            "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR"), "lr": 1e-4, "patience": 5}
 
 
 def _precision(a):
@@ -31,7 +31,7 @@ def train_from_args(a, model_args):
         steps = a.epochs * a.steps_per_epoch
     given = {"steps": steps, "minutes": a.minutes, "data": a.data, "val_data": a.val_data, "data_root": a.data_root,
              "val_every": a.val_every, "save_every_min": a.save_every_min, "workers": a.workers,
-             "log_every": a.log_every, "model": a.model,
+             "log_every": a.log_every, "model": a.model, "lr": a.lr, "patience": a.patience,
              "precision": _precision(a)}
     if a.resume:
         if not (Path(a.resume) / "last.h5").exists():
@@ -44,9 +44,9 @@ def train_from_args(a, model_args):
             raise SRError(f"{cfg['data']}: training data folder does not exist (pass --data DIR, "
                           "or download DIV2K with python data/download_div2k.py)")
         cfg.update(model_args=model_args, scale=a.scale, patch=a.patch, batch=a.batch, degradation=a.degradation,
-                   augment=a.augment, seed=a.seed, loss=a.loss, lr=a.lr, schedule=a.schedule,
+                   augment=a.augment, seed=a.seed, loss=a.loss, schedule=a.schedule,
                    decay_every=a.decay_every, decay_rate=a.decay_rate, min_lr=a.min_lr, warmup=a.warmup,
-                   plateau=a.plateau, patience=a.patience, clipnorm=a.clipnorm,
+                   plateau=a.plateau, clipnorm=a.clipnorm,
                    precision=cfg["precision"] or "float32",
                    distribute=a.distribute, steps_per_execution=a.steps_per_execution,
                    run_dir=a.run_dir, init_from=a.init_from, resume=None)

@@ -251,6 +251,19 @@ def test_resume_may_change_precision_and_the_card_says_so(data, tmp_path):
     assert "| w.h5 | VDSR (depth=3, filters=8) |" in table.stdout and "| 3 float32 + 3 mixed_bfloat16 |" in table.stdout
 
 
+def test_resume_may_restart_the_learning_rate(data, tmp_path):
+    run = tmp_path / "lr"
+    train(data, run, "--steps", "3", "--no-val", "--lr", "1e-3", "--log-every", "1")
+    r = run_script("train.py", "--resume", run, "--steps", "5", "--lr", "2e-4", "--patience", "2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    _, info = _weights(run / "last.h5")
+    assert info.metadata["config"]["lr"] == 2e-4 and info.metadata["config"]["patience"] == 2
+    assert "restart_lr" not in info.metadata["config"]
+    assert [s["lr"] for s in info.metadata["state"]["segments"]] == [1e-3, 2e-4]
+    rows = (run / "log.csv").read_text().splitlines()[1:]
+    assert [float(r.split(",")[2]) for r in rows] == [1e-3] * 3 + [2e-4] * 2
+
+
 def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
     base = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
             "--no-val", "--log-every", "2", "--data", data / "train"]
