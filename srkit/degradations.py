@@ -94,6 +94,21 @@ def imresize(img, scale=None, output_shape=None, antialiasing=True):
     return out
 
 
+def upscale_phases(scale):
+    """MATLAB's bicubic enlargement by an integer ``scale`` as a filter bank:
+    (scale, 5) weights; output pixel ``scale * k + p`` of a row is
+    ``sum(w[p, j] * row[k + j - 2])``. Read off ``contributions`` itself, so
+    an in-graph enlargement (``layers.BicubicUpsample``) matches ``imresize``."""
+    n = 16  # any length whose middle is clear of the borders
+    weights, ind = contributions(n, n * scale, float(scale), antialiasing=False)
+    k = n // 2
+    bank = np.zeros((scale, 5))
+    for p in range(scale):
+        for w, i in zip(weights[scale * k + p], ind[scale * k + p]):
+            bank[p, i - k + 2] += w
+    return bank
+
+
 def modcrop(img, scale):
     """Crop H and W down to multiples of ``scale`` (top-left kept), as papers do."""
     h, w = img.shape[:2]

@@ -95,6 +95,20 @@ class Upscaler:
     def num_tiles(self, shape):
         return tiling.count_tiles(shape[0], shape[1], self.tile_for(shape)) * (8 if self.ensemble else 1)
 
+    def runner_model(self):
+        """What actually runs: the model, preceded for pre-upsampling models by
+        the MATLAB-bicubic enlargement in the graph (``layers.BicubicUpsample``:
+        about 20x faster than numpy's ``imresize``, equal to it within 3e-7),
+        so its input is the symmetric-padded LR window."""
+        if self.upsampling != "pre":
+            return self.model
+        import keras
+
+        from .layers import BicubicUpsample
+
+        lr = keras.Input((None, None, self.model.input.shape[-1]), dtype="float32")
+        return keras.Model(lr, self.model(BicubicUpsample(self.scale, tiling.BICUBIC_MARGIN)(lr)))
+
     def _compiled(self):
         """The fastest correct way to run the model (bench.py compares them):
         on TensorFlow a tf.function with a shape-relaxed signature, traced
@@ -102,14 +116,15 @@ class Upscaler:
         if self._fn is None:
             import keras
 
+            runner = self.runner_model()
             if keras.backend.backend() == "tensorflow":
                 import tensorflow as tf
 
-                spec = [tf.TensorSpec([1, None, None, self.model.input.shape[-1]], tf.float32)]
-                fn = tf.function(lambda x: self.model(x, training=False), input_signature=spec)
+                spec = [tf.TensorSpec([1, None, None, runner.input.shape[-1]], tf.float32)]
+                fn = tf.function(lambda x: runner(x, training=False), input_signature=spec)
                 self._fn = lambda x: fn(x).numpy()
             else:
-                self._fn = self.model.predict_on_batch
+                self._fn = runner.predict_on_batch
         return self._fn
 
     def _predict(self, x):
@@ -140,7 +155,8 @@ class Upscaler:
             return y.astype(np.float32) if dtype.kind == "f" else _from_float(y, dtype)
 
         out = tiling.run_tiled(self._predict, lr, self.scale, self.upsampling, self.tile_for(lr.shape),
-                               self.overlap, finish, np.float32 if dtype.kind == "f" else dtype, progress)
+                               self.overlap, finish, np.float32 if dtype.kind == "f" else dtype, progress,
+                               padded_input=True)
         if alpha is not None:
             a = imresize(_to_float(alpha).astype(np.float64), self.scale)
             alpha = a.astype(np.float32) if np.asarray(alpha).dtype.kind == "f" else _from_float(a, alpha.dtype)

@@ -51,3 +51,50 @@ class DepthToSpace(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "block_size": self.block_size}
+
+
+@keras.saving.register_keras_serializable(package="srkit")
+class BicubicUpsample(keras.layers.Layer):
+    """MATLAB-bicubic enlargement by an integer ``scale`` inside the graph, for
+    pre-upsampling models at inference: a 5x5 depthwise filter bank (one
+    filter per output phase, from ``degradations.upscale_phases``) and a
+    pixel shuffle. Input: the LR image with ``margin`` (>= 2) pixels of
+    symmetric padding on each side; output: the enlargement of the unpadded
+    image, equal to ``imresize`` up to float32 rounding. Runs in float32
+    whatever the dtype policy (the enlarged image is the model's input)."""
+
+    def __init__(self, scale, margin=2, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        self.scale, self.margin = int(scale), int(margin)
+        if self.margin < 2:
+            raise ValueError("BicubicUpsample needs a margin of at least 2 pixels")
+
+    def build(self, input_shape):
+        import numpy as np
+
+        from .degradations import upscale_phases
+
+        s, c = self.scale, input_shape[-1]
+        bank = upscale_phases(s)
+        phases = np.einsum("ai,bj->ijab", bank, bank).reshape(5, 5, 1, s * s)  # (dy, dx, 1, py * s + px)
+        self._kernel = np.tile(phases, (1, 1, c, 1)).astype("float32")  # depthwise: channel c * s*s + phase
+
+    def call(self, x):
+        cut = self.margin - 2
+        if cut:
+            x = x[:, cut:-cut, cut:-cut, :]
+        y = ops.depthwise_conv(x, ops.convert_to_tensor(self._kernel), padding="valid")
+        s, shape, c = self.scale, ops.shape(y), x.shape[-1]
+        n, h, w = shape[0], shape[1], shape[2]
+        y = ops.reshape(y, (n, h, w, c, s, s))
+        y = ops.transpose(y, (0, 1, 4, 2, 5, 3))
+        return ops.reshape(y, (n, h * s, w * s, c))
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        grow = lambda v: None if v is None else (v - 2 * self.margin) * self.scale  # noqa: E731
+        return (n, grow(h), grow(w), c)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}

@@ -101,12 +101,14 @@ def count_tiles(h, w, tile):
     return 1 if tile <= 0 else math.ceil(h / tile) * math.ceil(w / tile)
 
 
-def run_tiled(predict, lr, scale, upsampling, tile, overlap, finish, out_dtype, progress=None):
+def run_tiled(predict, lr, scale, upsampling, tile, overlap, finish, out_dtype, progress=None, padded_input=False):
     """Super-resolve float (H, W, 3) ``lr`` in [0, 1] tile by tile.
 
     ``predict`` maps a float32 NHWC batch to the model output; ``finish``
     turns a float output tile into its final form (written into an array of
-    ``out_dtype``), so full-size float buffers never exist.
+    ``out_dtype``), so full-size float buffers never exist. With
+    ``padded_input`` a pre-upsampling ``predict`` enlarges by itself: it gets
+    the LR window with ``BICUBIC_MARGIN`` pixels of symmetric padding.
     """
     h, w = lr.shape[:2]
     m = BICUBIC_MARGIN
@@ -114,8 +116,9 @@ def run_tiled(predict, lr, scale, upsampling, tile, overlap, finish, out_dtype, 
     out = None
     for (y0, y1, x0, x1), (wy0, wy1, wx0, wx1) in tiles(h, w, tile, overlap):
         if upsampling == "pre":
-            window = padded[wy0:wy1 + 2 * m, wx0:wx1 + 2 * m]
-            x = imresize(window, scale)[m * scale:(m + wy1 - wy0) * scale, m * scale:(m + wx1 - wx0) * scale]
+            x = padded[wy0:wy1 + 2 * m, wx0:wx1 + 2 * m]
+            if not padded_input:
+                x = imresize(x, scale)[m * scale:(m + wy1 - wy0) * scale, m * scale:(m + wx1 - wx0) * scale]
         else:
             x = lr[wy0:wy1, wx0:wx1]
         y = predict(np.ascontiguousarray(x, np.float32)[None])[0]

@@ -120,3 +120,22 @@ def test_depth_to_space_matches_the_reference_layout(tmp_path):
     again = keras.saving.load_model(tmp_path / "fast.keras", safe_mode=True)
     z = np.random.default_rng(1).random((1, 5, 7, 3), dtype=np.float32)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(again(z)), keras.ops.convert_to_numpy(model(z)))
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("hw", [(7, 9), (2, 3)])
+def test_bicubic_upsample_layer_equals_matlab_imresize(scale, hw):
+    from srkit.degradations import imresize
+
+    img = np.random.default_rng(scale).random((*hw, 3))
+    m = 3  # more than the layer needs: the surplus is cropped
+    padded = np.pad(img, ((m, m), (m, m), (0, 0)), "symmetric").astype(np.float32)
+    layer = layers.BicubicUpsample(scale, m)
+    y = keras.ops.convert_to_numpy(layer(padded[None]))[0]
+    ref = imresize(img, scale)
+    assert y.shape == ref.shape == layer.compute_output_shape((1, hw[0] + 2 * m, hw[1] + 2 * m, 3))[1:]
+    assert np.max(np.abs(y - ref)) < 1e-6
+    again = layers.BicubicUpsample.from_config(layer.get_config())
+    assert (again.scale, again.margin, again.dtype) == (scale, m, "float32")
+    with pytest.raises(ValueError, match="margin"):
+        layers.BicubicUpsample(scale, 1)
