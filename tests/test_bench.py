@@ -26,6 +26,8 @@ def test_bench_json(tmp_path):
     doc = json.loads(out.read_text())
     precision = resolve_precision("auto")
     assert doc["precision"] == precision and doc["peak_gflops"] == doc["peaks"][precision] > 0
+    assert doc["peak_gflops"] == max(doc["peak_kernels"][precision].values())
+    assert set(doc["peak_kernels"][precision]) == {"matmul 2048", "matmul 3072", "conv3x3 64", "conv3x3 128"}
     rows = doc["results"]
     assert [(row["model"], row["scale"]) for row in rows] == [("FAST", 2), ("FAST", 3), ("FAST", 4)]
     for row in rows:
