@@ -53,9 +53,12 @@ def default_overlap(model, scale, upsampling):
 
 def bytes_per_output_pixel(model, scale, upsampling):
     """Peak activation bytes per output pixel in a compiled pass: the widest
-    layer plus its input, float32, with room for the backend's workspace."""
-    widest = max((layer.output.shape[-1] or 0) for layer in model.layers)
-    per_input_px = 3 * 4 * widest
+    layer plus its input, in that layer's compute dtype (bfloat16 halves it,
+    so bfloat16 runs take larger tiles and recompute less overlap), with room
+    for the backend's workspace."""
+    widest = max(model.layers, key=lambda layer: layer.output.shape[-1] or 0)
+    itemsize = 2 if widest.compute_dtype in ("bfloat16", "float16") else np.dtype(widest.compute_dtype).itemsize
+    per_input_px = 3 * itemsize * widest.output.shape[-1]
     return per_input_px if upsampling == "pre" else math.ceil(per_input_px / scale**2) + 48
 
 

@@ -73,6 +73,10 @@ def test_receptive_radius_and_auto_tile():
     assert tiling.auto_tile(large, 2, "pre", (100, 120)) == 0  # small image: one piece
     tile = tiling.auto_tile(large, 2, "pre", (3000, 4000))
     assert 48 <= tile < 1000
+    # bfloat16 activations take half the memory: the same budget allows tiles
+    # of twice the area (less overlap recomputed)
+    half = tiling.bytes_per_output_pixel(models.build("LARGE", precision="bfloat16"), 2, "pre")
+    assert half * 2 == tiling.bytes_per_output_pixel(large, 2, "pre")
 
 
 def test_self_ensemble_of_an_equivariant_model_is_the_model():
