@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -103,10 +104,13 @@ def paths(model, model_bf16=None):
         if model_bf16 is not None:
             half = tf.function(lambda x: model_bf16(x, training=False), input_signature=spec)
             out["tf.function bf16"] = lambda x: half(x).numpy()
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        pass  # ONNX Runtime not installed: nothing to compare
+    from . import exporting
+
+    if exporting.available() is None:  # else ONNX Runtime (or tf2onnx) is not installed: nothing to compare
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:  # the session holds the graph once created
+            out["onnxruntime"] = exporting.runner(exporting.export_model(model, Path(tmp) / "model.onnx"))
     return out
 
 
