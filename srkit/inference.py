@@ -155,8 +155,7 @@ class Upscaler:
             return y.astype(np.float32) if dtype.kind == "f" else _from_float(y, dtype)
 
         out = tiling.run_tiled(self._predict, lr, self.scale, self.upsampling, self.tile_for(lr.shape),
-                               self.overlap, finish, np.float32 if dtype.kind == "f" else dtype, progress,
-                               padded_input=True)
+                               self.overlap, finish, np.float32 if dtype.kind == "f" else dtype, progress)
         if alpha is not None:
             a = imresize(_to_float(alpha).astype(np.float64), self.scale)
             alpha = a.astype(np.float32) if np.asarray(alpha).dtype.kind == "f" else _from_float(a, alpha.dtype)

@@ -25,6 +25,15 @@ class Scale(keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+def depth_to_space(x, r):
+    """(N, H, W, C*r*r) -> (N, H*r, W*r, C), channel order as tf.nn.depth_to_space."""
+    shape = ops.shape(x)
+    n, h, w, c = shape[0], shape[1], shape[2], x.shape[-1] // (r * r)
+    x = ops.reshape(x, (n, h, w, r, r, c))
+    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+    return ops.reshape(x, (n, h * r, w * r, c))
+
+
 @keras.saving.register_keras_serializable(package="srkit")
 class DepthToSpace(keras.layers.Layer):
     """Sub-pixel rearrangement (pixel shuffle): (N, H, W, C*r*r) ->
@@ -37,12 +46,7 @@ class DepthToSpace(keras.layers.Layer):
         self.block_size = int(block_size)
 
     def call(self, x):
-        r = self.block_size
-        shape = ops.shape(x)
-        n, h, w, c = shape[0], shape[1], shape[2], x.shape[-1] // (r * r)
-        x = ops.reshape(x, (n, h, w, r, r, c))
-        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
-        return ops.reshape(x, (n, h * r, w * r, c))
+        return depth_to_space(x, self.block_size)
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
@@ -56,9 +60,9 @@ class DepthToSpace(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="srkit")
 class BicubicUpsample(keras.layers.Layer):
     """MATLAB-bicubic enlargement by an integer ``scale`` inside the graph, for
-    pre-upsampling models at inference: a 5x5 depthwise filter bank (one
-    filter per output phase, from ``degradations.upscale_phases``) and a
-    pixel shuffle. Input: the LR image with ``margin`` (>= 2) pixels of
+    pre-upsampling models at inference: a 5x5 filter bank (one filter per
+    output phase and channel, from ``degradations.upscale_phases``) and the
+    pixel shuffle of ``DepthToSpace``. Input: the LR image with ``margin`` (>= 2) pixels of
     symmetric padding on each side; output: the enlargement of the unpadded
     image, equal to ``imresize`` up to float32 rounding. Runs in float32
     whatever the dtype policy (the enlarged image is the model's input)."""
@@ -77,19 +81,19 @@ class BicubicUpsample(keras.layers.Layer):
 
         s, c = self.scale, input_shape[-1]
         bank = upscale_phases(s)
-        phases = np.einsum("ai,bj->ijab", bank, bank).reshape(5, 5, 1, s * s)  # (dy, dx, 1, py * s + px)
-        self._kernel = np.tile(phases, (1, 1, c, 1)).astype("float32")  # depthwise: channel c * s*s + phase
+        phases = np.einsum("ai,bj->ijab", bank, bank).reshape(5, 5, s * s)  # (dy, dx, py * s + px)
+        # block-diagonal over channels, output channel (py * s + px) * c + ch: depth_to_space's order
+        kernel = np.zeros((5, 5, c, s * s, c), "float32")
+        for ch in range(c):
+            kernel[:, :, ch, :, ch] = phases
+        self._kernel = kernel.reshape(5, 5, c, s * s * c)
 
     def call(self, x):
         cut = self.margin - 2
         if cut:
             x = x[:, cut:-cut, cut:-cut, :]
-        y = ops.depthwise_conv(x, ops.convert_to_tensor(self._kernel), padding="valid")
-        s, shape, c = self.scale, ops.shape(y), x.shape[-1]
-        n, h, w = shape[0], shape[1], shape[2]
-        y = ops.reshape(y, (n, h, w, c, s, s))
-        y = ops.transpose(y, (0, 1, 4, 2, 5, 3))
-        return ops.reshape(y, (n, h * s, w * s, c))
+        y = ops.conv(x, ops.convert_to_tensor(self._kernel), padding="valid")
+        return depth_to_space(y, self.scale)
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

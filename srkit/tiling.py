@@ -4,17 +4,16 @@ A tile is processed with a margin of ``overlap`` LR pixels on each side (cut
 off afterwards) that covers the model's receptive field, so each kept output
 pixel sees exactly the inputs it would see in a whole-image pass. Where a tile
 touches the image border it is not padded: the model's own zero padding then
-acts there exactly as in the whole image. Pre-upsampling inputs are made per
-tile from a symmetric-padded LR window (as ``data.PatchSampler`` does), which
-equals the crop of the whole bicubic-enlarged image.
+acts there exactly as in the whole image. A pre-upsampling model gets each
+LR window with ``BICUBIC_MARGIN`` pixels of symmetric padding and enlarges it
+itself (``layers.BicubicUpsample``), which equals the crop of the whole
+bicubic-enlarged image (``data.PatchSampler`` crops training inputs the same way).
 """
 
 import math
 import os
 
 import numpy as np
-
-from .degradations import imresize
 
 BICUBIC_MARGIN = 3  # LR pixels the bicubic kernel reaches, plus one
 
@@ -104,14 +103,14 @@ def count_tiles(h, w, tile):
     return 1 if tile <= 0 else math.ceil(h / tile) * math.ceil(w / tile)
 
 
-def run_tiled(predict, lr, scale, upsampling, tile, overlap, finish, out_dtype, progress=None, padded_input=False):
+def run_tiled(predict, lr, scale, upsampling, tile, overlap, finish, out_dtype, progress=None):
     """Super-resolve float (H, W, 3) ``lr`` in [0, 1] tile by tile.
 
-    ``predict`` maps a float32 NHWC batch to the model output; ``finish``
-    turns a float output tile into its final form (written into an array of
-    ``out_dtype``), so full-size float buffers never exist. With
-    ``padded_input`` a pre-upsampling ``predict`` enlarges by itself: it gets
-    the LR window with ``BICUBIC_MARGIN`` pixels of symmetric padding.
+    ``predict`` maps a float32 NHWC batch to the model output (for
+    pre-upsampling, a batch of LR windows with ``BICUBIC_MARGIN`` pixels of
+    symmetric padding, which it enlarges); ``finish`` turns a float output
+    tile into its final form (written into an array of ``out_dtype``), so
+    full-size float buffers never exist.
     """
     h, w = lr.shape[:2]
     m = BICUBIC_MARGIN
@@ -120,8 +119,6 @@ def run_tiled(predict, lr, scale, upsampling, tile, overlap, finish, out_dtype, 
     for (y0, y1, x0, x1), (wy0, wy1, wx0, wx1) in tiles(h, w, tile, overlap):
         if upsampling == "pre":
             x = padded[wy0:wy1 + 2 * m, wx0:wx1 + 2 * m]
-            if not padded_input:
-                x = imresize(x, scale)[m * scale:(m + wy1 - wy0) * scale, m * scale:(m + wx1 - wx0) * scale]
         else:
             x = lr[wy0:wy1, wx0:wx1]
         y = predict(np.ascontiguousarray(x, np.float32)[None])[0]
