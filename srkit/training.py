@@ -15,11 +15,14 @@ from datetime import datetime
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from . import checkpoints, evaluation
 from .errors import SRError
 
 ROOT = Path(__file__).resolve().parent.parent
+# builder arguments --init-from may change: the upsampler and grown kernels are handled by transfer_layers
+GROWABLE = ("scale", "kernels")
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
                        "workers", "log_every", "lr", "patience")
@@ -122,15 +125,17 @@ class Trainer:
             self.model = models.build(cfg["model"], **cfg["model_args"])
             if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
                 src, info = checkpoints.load(cfg["init_from"])
-                other = {k: v for k, v in info.args.items() if k != "scale"}
-                if info.model != cfg["model"] or other != {k: v for k, v in cfg["model_args"].items() if k != "scale"}:
+                other = {k: v for k, v in info.args.items() if k not in GROWABLE}
+                if info.model != cfg["model"] or other != {k: v for k, v in cfg["model_args"].items()
+                                                           if k not in GROWABLE}:
                     raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
                                   f"{cfg['model']}{cfg['model_args']}")
                 if info.args == cfg["model_args"]:
                     init_weights = src.get_weights()
-                else:  # another scale of the same network: the body transfers, the upsampler starts fresh
-                    fresh = transfer_layers(src, self.model)
-                    log(f"initialised from {cfg['init_from']} (x{info.scale}); new layers: {', '.join(fresh)}")
+                else:  # another scale or larger kernels: matching layers transfer, the rest start fresh
+                    fresh, grown = transfer_layers(src, self.model)
+                    log(f"initialised from {cfg['init_from']} (x{info.scale}); "
+                        f"kernels grown: {', '.join(grown) or 'none'}; new layers: {', '.join(fresh) or 'none'}")
                 self.state["init_from"] = {"path": str(cfg["init_from"]), "model": info.model, "scale": info.scale,
                                            "step": info.metadata.get("step")}
             if init_weights is not None:
@@ -304,19 +309,47 @@ def resume_config(run_dir, overrides):
 
 
 def transfer_layers(src, dst):
-    """Copy weights between layers of the same name and shapes (x2 -> x3/x4
-    fine-tuning); returns the names of ``dst``'s layers left as built."""
+    """Copy weights between layers of the same name (x2 -> x3/x4 fine-tuning).
+
+    A convolution whose kernel grew (SRCNN 9-1-5 -> 9-5-5) gets the old kernel
+    at the centre of a zero kernel: with 'same' padding it computes exactly the
+    old function, so training starts where the smaller network ended. Returns
+    the names of ``dst``'s layers left as built and of those grown."""
     by_name = {layer.name: layer for layer in src.layers}
-    fresh = []
+    fresh, grown = [], []
     for layer in dst.layers:
         if not layer.weights:
             continue
         other = by_name.get(layer.name)
-        if other is not None and [w.shape for w in other.weights] == [w.shape for w in layer.weights]:
-            layer.set_weights(other.get_weights())
+        old = other.get_weights() if other is not None else None
+        new = [w.shape for w in layer.weights]
+        if old is not None and [w.shape for w in old] == new:
+            layer.set_weights(old)
+        elif old is not None and len(old) == len(new) and all(_embeds(a.shape, b) for a, b in zip(old, new)):
+            layer.set_weights([_centre(a, b) for a, b in zip(old, new)])
+            grown.append(layer.name)
         else:
             fresh.append(layer.name)
-    return fresh
+    return fresh, grown
+
+
+def _embeds(small, big):
+    """True when a kernel of shape ``small`` fits at the centre of ``big``:
+    same channels, each spatial size no larger and of the same parity."""
+    small, big = tuple(small), tuple(big)
+    if len(small) != len(big) or small == big:
+        return small == big
+    return (len(big) == 4 and small[2:] == big[2:]
+            and all(s <= b and (b - s) % 2 == 0 for s, b in zip(small[:2], big[:2])))
+
+
+def _centre(weights, shape):
+    if tuple(weights.shape) == tuple(shape):
+        return weights
+    out = np.zeros(shape, weights.dtype)
+    top, left = (shape[0] - weights.shape[0]) // 2, (shape[1] - weights.shape[1]) // 2
+    out[top:top + weights.shape[0], left:left + weights.shape[1]] = weights
+    return out
 
 
 def train(cfg):

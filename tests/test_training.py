@@ -281,3 +281,24 @@ def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
         for a, b in zip(x2.get_layer(name).get_weights(), x3.get_layer(name).get_weights()):
             np.testing.assert_array_equal(a, b)
     assert x3.get_layer("upsample0_conv").get_weights()[0].shape[-1] == 27
+
+
+def test_grown_kernels_start_as_the_smaller_network():
+    """SRCNN 9-1-5 -> 9-5-5 style growth: the old kernel sits at the centre
+    of the new one, so the grown network computes the same function."""
+    from srkit import models
+    from srkit.training import transfer_layers
+    small = models.build("SRCNN", filters=[8, 4], kernels=[3, 1, 3], global_residual=True)
+    rng = np.random.default_rng(0)
+    small.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in small.get_weights()])
+    big = models.build("SRCNN", filters=[8, 4], kernels=[3, 3, 5], global_residual=True)
+    fresh, grown = transfer_layers(small, big)
+    assert fresh == [] and grown == ["conv_2", "conv_out"]
+    x = rng.uniform(0, 1, (1, 17, 13, 3)).astype("float32")
+    np.testing.assert_allclose(big.predict(x, verbose=0), small.predict(x, verbose=0), atol=1e-5)
+    kernel = big.get_layer("conv_2").get_weights()[0]
+    assert np.abs(kernel[[0, 2]]).max() == 0 and np.abs(kernel[:, [0, 2]]).max() == 0
+    # a kernel of other parity (or fewer taps) cannot be centred: the layer starts fresh
+    even = models.build("SRCNN", filters=[8, 4], kernels=[3, 2, 3], global_residual=True)
+    assert transfer_layers(small, even) == (["conv_2"], [])
+    assert transfer_layers(big, small)[0] == ["conv_2", "conv_out"]
