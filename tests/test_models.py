@@ -139,3 +139,27 @@ def test_bicubic_upsample_layer_equals_matlab_imresize(scale, hw):
     assert (again.scale, again.margin, again.dtype) == (scale, m, "float32")
     with pytest.raises(ValueError, match="margin"):
         layers.BicubicUpsample(scale, 1)
+
+
+def test_image_producing_layers_dtypes():
+    """Training (mixed policy) keeps the image-producing convs float32; bfloat16
+    inference computes a residual conv in bfloat16 but a whole image in float32."""
+    import keras
+
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        trained = models.build("FAST", scale=4, filters=8, blocks=1)
+    finally:
+        keras.config.set_dtype_policy(saved)
+    assert trained.get_layer("conv_in").compute_dtype == "bfloat16"
+    assert trained.get_layer("upsample1_conv").compute_dtype == "float32"
+    post = models.build("FAST", precision="bfloat16", scale=4, filters=8, blocks=1)
+    assert [post.get_layer(n).compute_dtype for n in ("upsample0_conv", "upsample1_conv", "upsample1_shuffle")] \
+        == ["bfloat16"] * 3
+    assert post.get_layer("global_residual").compute_dtype == "float32" and post.output.dtype == "float32"
+    plain = models.build("SRCNN", precision="bfloat16", filters=[8, 4])
+    residual = models.build("SRCNN", precision="bfloat16", filters=[8, 4], global_residual=True)
+    assert plain.get_layer("conv_out").compute_dtype == "float32"
+    assert residual.get_layer("conv_out").compute_dtype == "bfloat16"
+    assert models.build("SRCNN", precision="float32").get_layer("conv_out").compute_dtype == "float32"
