@@ -2,7 +2,8 @@
 """Inference speed of every registered model on this machine (x2, plus x3 and
 x4 for post-upsampling models): analytic GFLOP per output megapixel, median
 seconds and MP/s through output.py's path for a 1 MP and a 256x256 output,
-achieved GFLOP/s against the measured peak (best of matmul and conv kernels), peak RSS, and
+achieved GFLOP/s against the measured peak (best of matmul and conv kernels) and against a
+local peak measured between the model's own calls (this CPU's speed drifts), peak RSS, and
 predict_on_batch vs tf.function vs XLA vs tf.function in bfloat16.
 
   python bench.py --json b.json

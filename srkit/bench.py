@@ -42,24 +42,33 @@ def flop_per_pixel(model, scale, upsampling):
 PEAK_KERNELS = (("matmul", 2048), ("matmul", 3072), ("conv3x3", 64), ("conv3x3", 128))
 
 
-def _kernel_rate(kind, size, dtype, repeats):
+def _kernel(kind, size, dtype):
+    """One of the dense kernels: (call returning a numpy array, FLOP per call)."""
     from keras import ops
 
     rng = np.random.default_rng(0)
     if kind == "matmul":
         a = ops.cast(rng.random((size, size), dtype=np.float32), dtype)
-        fn, flop = (lambda: ops.matmul(a, a)), 2 * size**3
-    else:  # a 3x3 convolution, ``size`` channels in and out, on a 256x256 map
-        x = ops.cast(rng.random((1, 256, 256, size), dtype=np.float32), dtype)
-        k = ops.cast(rng.random((3, 3, size, size), dtype=np.float32) / size, dtype)
-        fn, flop = (lambda: ops.conv(x, k, padding="same")), 2 * 9 * size * size * 256 * 256
-    ops.convert_to_numpy(fn())
+        return (lambda: ops.convert_to_numpy(ops.matmul(a, a))), 2 * size**3
+    # a 3x3 convolution, ``size`` channels in and out, on a 256x256 map
+    x = ops.cast(rng.random((1, 256, 256, size), dtype=np.float32), dtype)
+    k = ops.cast(rng.random((3, 3, size, size), dtype=np.float32) / size, dtype)
+    return (lambda: ops.convert_to_numpy(ops.conv(x, k, padding="same"))), 2 * 9 * size * size * 256 * 256
+
+
+def _best_rate(fn, flop, repeats):
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        ops.convert_to_numpy(fn())
+        fn()
         best = min(best, time.perf_counter() - t)
     return flop / best / 1e9
+
+
+def _kernel_rate(kind, size, dtype, repeats):
+    fn, flop = _kernel(kind, size, dtype)
+    fn()
+    return _best_rate(fn, flop, repeats)
 
 
 def peak_gflops(dtype="float32", repeats=7):
@@ -70,13 +79,16 @@ def peak_gflops(dtype="float32", repeats=7):
     return max(rates.values()), rates
 
 
-def _median_time(fn, repeats, slow=30.0):
+def _median_time(fn, repeats, slow=30.0, between=lambda: None):
     """Median seconds of ``repeats`` calls after a warm-up call (tracing,
     compilation). A call slower than ``slow`` seconds is timed once: the
-    warm-up itself is the measurement (its tracing is then a few % of it)."""
+    warm-up itself is the measurement (its tracing is then a few % of it).
+    ``between`` runs before and after every timed call (untimed)."""
+    between()
     t = time.perf_counter()
     fn()
     first = time.perf_counter() - t
+    between()
     if first > slow:
         return first
     times = []
@@ -84,7 +96,24 @@ def _median_time(fn, repeats, slow=30.0):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
+        between()
     return statistics.median(times)
+
+
+# The kernels timed between a model's calls, in its process: this CPU's rate
+# drifts by up to 3x over minutes, so a peak measured at another moment can
+# be off by that much; one measured between the model's own calls is not.
+LOCAL_KERNELS = (("conv3x3", 64), ("conv3x3", 128))
+
+
+def _local_peak(precision):
+    """(probe, rates): each probe call appends the best rate (GFLOP/s) of
+    ``LOCAL_KERNELS`` at that moment to ``rates``."""
+    kernels = [_kernel(kind, size, precision) for kind, size in LOCAL_KERNELS]
+    for fn, _ in kernels:
+        fn()
+    rates = []
+    return (lambda: rates.append(max(_best_rate(fn, flop, 3) for fn, flop in kernels))), rates
 
 
 def paths(model, model_bf16=None):
@@ -124,16 +153,20 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32"):
     args = {"scale": scale} if builder.upsampling == "post" else {}
     model = models.build(name, precision=precision, **args)
     gpm = flop_per_pixel(model, scale, builder.upsampling) / 1e3  # GFLOP per output MP
+    probe, local = _local_peak(precision)
     rows = []
     for out_side in sizes:
         lr = np.random.default_rng(0).integers(0, 256, (out_side // scale, out_side // scale, 3), dtype=np.uint8)
         up = Upscaler(model, scale, builder.upsampling)
-        secs = _median_time(lambda: up(lr), repeats)
+        local.clear()
+        secs = _median_time(lambda: up(lr), repeats, between=probe)
         mpix = (out_side // scale * scale) ** 2 / 1e6
+        gflops, local_peak = gpm * mpix / secs, statistics.median(local)
         rows.append({"model": name, "scale": scale, "out_size": out_side, "precision": precision, "seconds": secs,
-                     "mpix_per_s": mpix / secs, "gflop_per_mpix": gpm, "gflops": gpm * mpix / secs})
-    # peak RSS of output.py's path, taken before the comparison (XLA and the
-    # ONNX export take far more memory than running the model)
+                     "mpix_per_s": mpix / secs, "gflop_per_mpix": gpm, "gflops": gflops,
+                     "local_peak_gflops": local_peak, "local_peak_ratio": gflops / local_peak})
+    # peak RSS of output.py's path (plus ~50 MB of the local-peak kernels),
+    # taken before the comparison (XLA and the ONNX export take far more)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for row in rows:
         row["rss_mb"] = rss
@@ -201,12 +234,13 @@ def markdown(peak, results):
     lines = [f"Measured peak ({precision}, best of matmul and 3x3 convolution kernels, before and after the "
              f"models): {peak:.1f} GFLOP/s; "
              f"models run in {precision}", "",
-             "| Model | Scale | Output | GFLOP/MP | Median s | MP/s | GFLOP/s | % of peak | Peak RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| Model | Scale | Output | GFLOP/MP | Median s | MP/s | GFLOP/s | % of peak | Local peak | % of local "
+             "| Peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['model']} | x{r['scale']} | {r['out_size']}² | {r['gflop_per_mpix']:.0f} | "
                      f"{r['seconds']:.3f} | {r['mpix_per_s']:.3f} | {r['gflops']:.1f} | {r['peak_ratio']:.0%} | "
-                     f"{r['rss_mb']:.0f} |")
+                     f"{r['local_peak_gflops']:.0f} | {r['local_peak_ratio']:.0%} | {r['rss_mb']:.0f} |")
     compared = [r for r in results if "paths" in r]
     if compared:
         keys = list(compared[0]["paths"])

@@ -34,6 +34,9 @@ def test_bench_json(tmp_path):
         assert {"model", "scale", "out_size", "seconds", "mpix_per_s", "gflop_per_mpix", "gflops", "peak_ratio",
                 "rss_mb"} <= set(row)
         assert row["seconds"] > 0 and row["rss_mb"] > 100
+        # the peak measured between the model's own calls, in its process
+        assert row["local_peak_gflops"] > 0
+        assert abs(row["local_peak_ratio"] * row["local_peak_gflops"] - row["gflops"]) < 1e-6 * row["gflops"]
         assert abs(row["gflops"] - row["gflop_per_mpix"] * (96 // row["scale"] * row["scale"]) ** 2 / 1e6
                    / row["seconds"]) < 1e-6 * row["gflops"]
         onnx = {"onnxruntime"} if exporting.available() is None else set()  # requirements-dev.txt installs it
