@@ -165,7 +165,7 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32"):
         rows.append({"model": name, "scale": scale, "out_size": out_side, "precision": precision, "seconds": secs,
                      "mpix_per_s": mpix / secs, "gflop_per_mpix": gpm, "gflops": gflops,
                      "local_peak_gflops": local_peak, "local_peak_ratio": gflops / local_peak})
-    # peak RSS of output.py's path (plus ~50 MB of the local-peak kernels),
+    # peak RSS of output.py's path (plus up to ~120 MB, measured, for the local-peak kernels),
     # taken before the comparison (XLA and the ONNX export take far more)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for row in rows:

@@ -125,9 +125,7 @@ class Trainer:
             self.model = models.build(cfg["model"], **cfg["model_args"])
             if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
                 src, info = checkpoints.load(cfg["init_from"])
-                other = {k: v for k, v in info.args.items() if k not in GROWABLE}
-                if info.model != cfg["model"] or other != {k: v for k, v in cfg["model_args"].items()
-                                                           if k not in GROWABLE}:
+                if info.model != cfg["model"] or _fixed_args(info.args) != _fixed_args(cfg["model_args"]):
                     raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
                                   f"{cfg['model']}{cfg['model_args']}")
                 if info.args == cfg["model_args"]:
@@ -308,6 +306,11 @@ def resume_config(run_dir, overrides):
     return cfg
 
 
+def _fixed_args(args):
+    """Builder arguments that must match between --init-from's checkpoint and the new model."""
+    return {k: v for k, v in args.items() if k not in GROWABLE}
+
+
 def transfer_layers(src, dst):
     """Copy weights between layers of the same name (x2 -> x3/x4 fine-tuning).
 
@@ -321,30 +324,29 @@ def transfer_layers(src, dst):
         if not layer.weights:
             continue
         other = by_name.get(layer.name)
-        old = other.get_weights() if other is not None else None
-        new = [w.shape for w in layer.weights]
-        if old is not None and [w.shape for w in old] == new:
-            layer.set_weights(old)
-        elif old is not None and len(old) == len(new) and all(_embeds(a.shape, b) for a, b in zip(old, new)):
-            layer.set_weights([_centre(a, b) for a, b in zip(old, new)])
-            grown.append(layer.name)
-        else:
+        old = other.get_weights() if other is not None else []
+        new = [tuple(w.shape) for w in layer.weights]
+        if len(old) != len(new) or not all(_embeds(a.shape, b) for a, b in zip(old, new)):
             fresh.append(layer.name)
+            continue
+        layer.set_weights([_centre(a, b) for a, b in zip(old, new)])
+        if any(a.shape != b for a, b in zip(old, new)):
+            grown.append(layer.name)
     return fresh, grown
 
 
 def _embeds(small, big):
-    """True when a kernel of shape ``small`` fits at the centre of ``big``:
-    same channels, each spatial size no larger and of the same parity."""
-    small, big = tuple(small), tuple(big)
-    if len(small) != len(big) or small == big:
-        return small == big
-    return (len(big) == 4 and small[2:] == big[2:]
+    """True when an array of shape ``small`` fits at the centre of ``big``:
+    the same shape, or a kernel with the same channels and each spatial size
+    no larger and of the same parity."""
+    if small == big:
+        return True
+    return (len(small) == len(big) == 4 and small[2:] == big[2:]
             and all(s <= b and (b - s) % 2 == 0 for s, b in zip(small[:2], big[:2])))
 
 
 def _centre(weights, shape):
-    if tuple(weights.shape) == tuple(shape):
+    if weights.shape == shape:
         return weights
     out = np.zeros(shape, weights.dtype)
     top, left = (shape[0] - weights.shape[0]) // 2, (shape[1] - weights.shape[1]) // 2
