@@ -226,8 +226,11 @@ class Trainer:
         self.bar = tqdm(total=cfg["steps"], initial=st["step"], unit="step", dynamic_ncols=True,
                         disable=None, file=sys.stderr)
         log(f"{cfg['model']} x{cfg['scale']} from step {st['step']} to {cfg['steps']}; run dir {self.run_dir}")
+        # One decision ends the run, and the same one makes its last chunk validate: checking the clock twice
+        # let a budget run out between the checks and end unvalidated.
+        ending = st["step"] >= cfg["steps"] or bool(self._signal) or self._budget_over()
         try:
-            while st["step"] < cfg["steps"] and not self._signal and not self._budget_over():
+            while not ending:
                 val_every = cfg["val_every"] if cfg["val_data"] else 0
                 bound = cfg["steps"] if not val_every else min(cfg["steps"], (st["step"] // val_every + 1) * val_every)
                 t0 = time.monotonic()
@@ -239,8 +242,9 @@ class Trainer:
                        "lr": self.schedule.value(st["step"]),
                        "elapsed_s": round(st["wall_time_s"], 2),
                        "steps_per_s": round(events.count / max(1e-9, time.monotonic() - t0), 4)}
-                validated = val_every and (st["step"] % val_every == 0 or st["step"] >= cfg["steps"]
-                                           or self._budget_over())  # a budget-limited run ends validated
+                ending = st["step"] >= cfg["steps"] or bool(self._signal) or self._budget_over()
+                # a run that ends by steps or budget ends validated; a signal asks to stop quickly
+                validated = val_every and (st["step"] % val_every == 0 or (ending and not self._signal))
                 if validated:
                     self._after_validation(row)
                 tlog.write(**row)

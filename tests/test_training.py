@@ -207,6 +207,23 @@ def test_gpu_script_on_cpu_with_tiny_budget(data, tmp_path):
     assert info.metadata["backend"] == "jax"
 
 
+def test_a_budget_run_ends_validated_wherever_the_clock_runs_out(data, tmp_path, monkeypatch):
+    # The budget ran out between two clock checks on a slow CI machine and the run ended unvalidated. Let the
+    # clock run out at the k-th check, for every k around the first log row and the first validation.
+    import train as train_script
+    from srkit import training
+
+    for k in range(2, 10):
+        calls = iter(range(1, 10**6))
+        monkeypatch.setattr(training.Trainer, "_budget_over", lambda self: next(calls) > k)
+        run = tmp_path / f"k{k}"
+        args = [*TINY, "--data", data / "train", "--data-root", data, "--val-data", "Val", "--steps", "1000",
+                "--minutes", "1", "--run-dir", run]
+        assert train_script.main(list(map(str, args))) == 0
+        meta = checkpoints.read_info(run / "best.h5").metadata
+        assert meta["best_psnr"] is not None and meta["state"]["best_step"] == meta["step"], (k, meta["step"])
+
+
 def test_post_upsampling_model_trains_at_its_scale(data, tmp_path):
     run = tmp_path / "fast"
     args = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
