@@ -172,6 +172,9 @@ class Trainer:
         if self.cfg["log_every"] and step % self.cfg["log_every"] == 0:
             self.model.stop_training = True  # the chunk ends here so the row is exact
 
+    def _run_over(self):  # steps done, signalled or out of budget; read once per chunk, see run()
+        return self.state["step"] >= self.cfg["steps"] or bool(self._signal) or self._budget_over()
+
     def _budget_over(self):  # --minutes: wall-clock budget for this invocation
         minutes = self.cfg.get("minutes")
         return bool(minutes) and time.monotonic() - self._start > 60 * minutes
@@ -228,7 +231,7 @@ class Trainer:
         log(f"{cfg['model']} x{cfg['scale']} from step {st['step']} to {cfg['steps']}; run dir {self.run_dir}")
         # One decision ends the run, and the same one makes its last chunk validate: checking the clock twice
         # let a budget run out between the checks and end unvalidated.
-        ending = st["step"] >= cfg["steps"] or bool(self._signal) or self._budget_over()
+        ending = self._run_over()
         try:
             while not ending:
                 val_every = cfg["val_every"] if cfg["val_data"] else 0
@@ -242,7 +245,7 @@ class Trainer:
                        "lr": self.schedule.value(st["step"]),
                        "elapsed_s": round(st["wall_time_s"], 2),
                        "steps_per_s": round(events.count / max(1e-9, time.monotonic() - t0), 4)}
-                ending = st["step"] >= cfg["steps"] or bool(self._signal) or self._budget_over()
+                ending = self._run_over()
                 # a run that ends by steps or budget ends validated; a signal asks to stop quickly
                 validated = val_every and (st["step"] % val_every == 0 or (ending and not self._signal))
                 if validated:
