@@ -35,10 +35,14 @@ def main(argv=None):
                    help="where labelled HR | nearest | bicubic | model comparisons go")
     p.add_argument("--no-combined", action="store_true")
     p.add_argument("--readme", help="replace the results table between markers in this README")
+    p.add_argument("--readme-section", default="results", help="with --readme: the section, marked by "
+                   "<!-- NAME:start --> and <!-- NAME:end -->")
     p.add_argument("--published", action="store_true",
                    help="add the published SRCNN, VDSR and EDSR-baseline rows (labelled) to the table")
     p.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
                    help="inference precision(s) of the checkpoints; several: one row each (bfloat16 as NAME@bf16)")
+    p.add_argument("--ensemble", action="store_true", help="also score each checkpoint with the x8 "
+                   "flip/rotate self-ensemble of output.py --ensemble, as NAME+ (8x slower)")
     p.add_argument("--showcase", metavar="DIR", help="write zoomed HR | bicubic | model crops of the "
                    "--showcase-images at the --showcase-scales here (the README's md_images/)")
     p.add_argument("--showcase-images", nargs="+", default=["butterfly", "comic", "zebra"])
@@ -46,7 +50,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
                    None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
-                   published=a.published, precisions=a.precision,
+                   published=a.published, precisions=a.precision, ensemble=a.ensemble, readme_tag=a.readme_section,
                    showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None)
 
 

@@ -37,6 +37,7 @@ class Method:
     model: object = None  # kind "model": a keras.Model ...
     upsampling: str = "pre"  # ... and how it takes its input
     precision: str = "float32"  # kind "checkpoint": "bfloat16" to measure that inference path
+    ensemble: bool = False  # x8 flip/rotate self-ensemble (output.py --ensemble), labelled "+" as in EDSR+
 
 
 def default_data_root():
@@ -53,10 +54,11 @@ def resolve_dataset(name, data_root):
     return Path(name).name or str(name), candidate
 
 
-def resolve_methods(names, weights, weights_dir, precisions=("float32",)):
+def resolve_methods(names, weights, weights_dir, precisions=("float32",), ensemble=False):
     """Methods to score: baselines by name, checkpoints by path, and names of
     checkpoints (file stem or architecture) found in ``weights_dir``; each
-    checkpoint once per precision (labelled "@bf16" when not float32)."""
+    checkpoint once per precision (labelled "@bf16" when not float32) and,
+    with ``ensemble``, once more with self-ensemble (labelled "+")."""
     from . import checkpoints
 
     if names is None:
@@ -75,7 +77,9 @@ def resolve_methods(names, weights, weights_dir, precisions=("float32",)):
         info = checkpoints.read_info(path)
         for precision in precisions:
             label = info.label + ("" if precision == "float32" else "@bf16")
-            methods.append(Method(label, "checkpoint", path, tuple(info.scales), precision=precision))
+            for ens in (False, True) if ensemble else (False,):
+                methods.append(Method(label + ("+" if ens else ""), "checkpoint", path, tuple(info.scales),
+                                      precision=precision, ensemble=ens))
     return methods
 
 
@@ -86,11 +90,11 @@ class _Runner:
     def __init__(self, methods):
         self.models, self.upscalers = {}, {}
         for m in methods:
-            if m.kind == "checkpoint":  # Keras is imported only when needed
+            if m.kind == "checkpoint" and (m.path, m.precision) not in self.models:  # Keras imported only if needed
                 from . import checkpoints, models
 
                 model, info = checkpoints.load(m.path, precision=m.precision)
-                self.models[m.label] = (model, models.get_builder(info.model).upsampling)
+                self.models[(m.path, m.precision)] = (model, models.get_builder(info.model).upsampling)
 
     def __call__(self, method, lr, scale):
         if method.kind == "nearest":
@@ -101,8 +105,9 @@ class _Runner:
         if key not in self.upscalers:  # one per model and scale: its compiled function is traced once
             from .inference import Upscaler
 
-            model, upsampling = (method.model, method.upsampling) if method.kind == "model" else self.models[method.label]
-            self.upscalers[key] = Upscaler(model, scale, upsampling)
+            model, upsampling = ((method.model, method.upsampling) if method.kind == "model"
+                                 else self.models[(method.path, method.precision)])
+            self.upscalers[key] = Upscaler(model, scale, upsampling, ensemble=method.ensemble)
         return self.upscalers[key](lr)[0]
 
 
@@ -206,14 +211,14 @@ def update_readme(path, text, tag="results"):
 
 def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
         json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False,
-        precisions=("float32",), showcase=None):
+        precisions=("float32",), showcase=None, ensemble=False, readme_tag="results"):
     """evaluate.py's job: resolve inputs, score, print both tables, write the
     requested JSON / plot / comparisons / README section."""
     for s in scales:
         if not 2 <= s <= 8:
             raise SRError(f"scale {s} not supported (use 2 to 8)")
     data_root = Path(data_root) if data_root else default_data_root()
-    methods = resolve_methods(models, weights, weights_dir, precisions)
+    methods = resolve_methods(models, weights, weights_dir, precisions, ensemble)
     results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log, showcase=showcase)
     if not results:
         raise SRError("nothing evaluated: no method supports the requested scales")
@@ -228,5 +233,5 @@ def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights
 
         plot_results(results, plot_path)
     if readme:
-        update_readme(readme, table)
+        update_readme(readme, table, readme_tag)
     return results

@@ -81,6 +81,34 @@ def test_models_by_name_from_weights_dir(tmp_path, small_dataset):
         evaluation.resolve_methods(["EDSR"], None, wdir)
 
 
+def test_self_ensemble_rows_score_what_output_ensemble_writes(tmp_path, small_dataset):
+    from srkit import degradations, metrics
+    from srkit.inference import upscale
+    from srkit.io import list_images, load_image
+
+    from srkit import checkpoints
+
+    ckpt = tmp_path / "VDSR_BEST.h5"
+    model = save_tiny_checkpoint(ckpt, "VDSR", {"depth": 3}, scale=2)
+    rng = np.random.default_rng(3)  # random everywhere: the zero-initialised output conv would make an identity
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
+    checkpoints.save(ckpt, model, "VDSR", {"depth": 3}, 2, {"step": 0})
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:start -->\nkept\n<!-- results:end -->\n<!-- ensemble:start -->\n<!-- ensemble:end -->\n")
+    results = evaluation.run(["Tiny"], [2], ["bicubic"], [ckpt], tmp_path / "noweights", tmp_path,
+                             readme=readme, readme_tag="ensemble", log=lambda m: None, ensemble=True)
+    by_label = {r.model: r for r in results}
+    assert list(by_label) == ["bicubic", "VDSR_BEST", "VDSR_BEST+"]
+    expected = []  # what output.py --ensemble would write for each LR image, scored by the one metric
+    for path in list_images(small_dataset):
+        hr = degradations.modcrop(load_image(path), 2)
+        expected.append(metrics.psnr_ssim(hr, upscale(degradations.bicubic_lr(hr, 2), ckpt, ensemble=True), 2))
+    assert by_label["VDSR_BEST+"].psnr == pytest.approx(np.mean([e[0] for e in expected]), abs=1e-9)
+    assert by_label["VDSR_BEST+"].psnr != by_label["VDSR_BEST"].psnr
+    text = readme.read_text()
+    assert "kept" in text and "| VDSR_BEST+ |" in text.split("<!-- ensemble:start -->")[1]
+
+
 def _assert_one_line_error(r, *needles):
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
