@@ -55,6 +55,8 @@ def parser():
     g.add_argument("--plateau", action="store_true", help="halve the LR when val PSNR stalls")
     g.add_argument("--patience", type=int, default=None,
                    help="validations without improvement before halving (default 5)")
+    g.add_argument("--ema", type=float, default=0.0, help="validate and keep as best.h5 an exponential moving "
+                   "average of the weights with this decay per step, e.g. 0.999 (0: off; fixed for a run)")
     g.add_argument("--clipnorm", type=float, default=0.0, help="gradient clipping by global norm (0: off)")
     g.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     g.add_argument("--mixed-precision", action="store_true", help="shorthand for --precision mixed_bfloat16")

@@ -67,6 +67,16 @@ def setup_devices(cfg):
     return (strategy.scope() if strategy else contextlib.nullcontext()), n
 
 
+class AveragingAdam(keras.optimizers.Adam):
+    """Adam keeping an exponential moving average of the weights (``use_ema``)
+    beside them. Keras copies the average over the weights at the end of every
+    fit(); the trainer calls fit() in chunks, so that copy is skipped here and
+    the average is read only for validation and best.h5."""
+
+    def finalize_variable_values(self, var_list):
+        pass
+
+
 class _Events(keras.callbacks.Callback):
     """Counts steps inside a fit() call and stops it when an event is due."""
 
@@ -140,7 +150,13 @@ class Trainer:
                 self.model.set_weights(init_weights)
             self.schedule = Schedule(cfg["lr"], cfg["schedule"], cfg["steps"], cfg["decay_every"],
                                      cfg["decay_rate"], cfg["min_lr"], cfg["warmup"], self.state["factor"])
-            opt = keras.optimizers.Adam(self.schedule, clipnorm=cfg["clipnorm"] or None)
+            ema = cfg.get("ema") or 0.0  # runs from before --ema existed have no key
+            if ema:
+                opt = AveragingAdam(self.schedule, clipnorm=cfg["clipnorm"] or None, use_ema=True, ema_momentum=ema,
+                                    name="adam")
+            else:
+                opt = keras.optimizers.Adam(self.schedule, clipnorm=cfg["clipnorm"] or None)
+            self._adam = opt
             self.model.compile(optimizer=opt, loss=losses.get(cfg["loss"]),
                                steps_per_execution=cfg["steps_per_execution"])
             opt.build(self.model.trainable_variables)
@@ -186,21 +202,35 @@ class Trainer:
         log(f"\n{signal.Signals(signum).name}: saving a checkpoint at the end of this step ...")
 
     # -- validation and checkpoints -----------------------------------------
-    def validate(self):
-        """Validation PSNR/SSIM of the current weights, through evaluate.py's own code path."""
+    def shipped_model(self):
+        """A float32 single-device copy (what evaluate.py rebuilds from the
+        file) holding what validation scores and best.h5 keeps: the weights'
+        moving average with --ema, else the weights themselves."""
         from . import models
 
-        if self._val_model is None:  # float32, single device: what evaluate.py rebuilds from the file
+        if self._val_model is None:
             self._val_model = models.build(self.cfg["model"], precision="float32", **self.cfg["model_args"])
-        self._val_model.set_weights(self.model.get_weights())
-        method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self._val_model,
+        if self.cfg.get("ema"):
+            raw = self.model.get_weights()
+            # the public way to read the average: copy it over the weights (Adam's own method, which
+            # AveragingAdam skips during fit), read them, and put the training weights back
+            keras.optimizers.Adam.finalize_variable_values(self._adam, self.model.trainable_variables)
+            self._val_model.set_weights(self.model.get_weights())
+            self.model.set_weights(raw)
+        else:
+            self._val_model.set_weights(self.model.get_weights())
+        return self._val_model
+
+    def validate(self):
+        """Validation PSNR/SSIM of shipped_model(), through evaluate.py's own code path."""
+        method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self.shipped_model(),
                                    upsampling=self.builder.upsampling)
         scale = self.cfg["scale"][0]
         (r,) = evaluation.evaluate([self.cfg["val_data"]], [scale], [method], self.cfg["data_root"],
                                    log=lambda m: None)
         return r.psnr, r.ssim
 
-    def save(self, name, with_optimizer=True):
+    def save(self, name, with_optimizer=True, model=None):
         meta = {"step": self.state["step"], "best_psnr": self.state["best_psnr"],
                 "best_ssim": self.state["best_ssim"], "degradation": self.cfg["degradation"],
                 "data": self.sampler.description, "val_data": self.cfg["val_data"],
@@ -209,7 +239,8 @@ class Trainer:
                 "precision": self.cfg["precision"], "state": self.state, "config": self.cfg}
         scale = self.cfg["scale"][0] if len(self.cfg["scale"]) == 1 else self.cfg["scale"]
         opt = self.model.optimizer.variables if with_optimizer else None
-        checkpoints.save(self.run_dir / name, self.model, self.cfg["model"], self.cfg["model_args"], scale, meta, opt)
+        checkpoints.save(self.run_dir / name, model or self.model, self.cfg["model"], self.cfg["model_args"], scale,
+                         meta, opt)
         self._last_save = time.monotonic()
 
     # -- the loop -----------------------------------------------------------
@@ -258,8 +289,8 @@ class Trainer:
                 signal.signal(s, handler)
             self.bar.close()
         self.save("last.h5")
-        if not (self.run_dir / "best.h5").exists():
-            self.save("best.h5", with_optimizer=False)
+        if not cfg["val_data"] or not (self.run_dir / "best.h5").exists():  # unvalidated: the latest is the best
+            self.save("best.h5", with_optimizer=False, model=self.shipped_model())
         plot_curves(self.run_dir, self.run_dir / "curves.png")
         how = f"stopped by {signal.Signals(self._signal).name}" if self._signal else "done"
         best = f"{st['best_psnr']:.3f} dB at step {st['best_step']}" if st["best_psnr"] else "not validated"
@@ -275,7 +306,7 @@ class Trainer:
         self._last_val = f"{psnr:.2f}"
         if st["best_psnr"] is None or psnr > st["best_psnr"]:
             st.update(best_psnr=psnr, best_ssim=ssim, best_step=st["step"])
-            self.save("best.h5", with_optimizer=False)
+            self.save("best.h5", with_optimizer=False, model=self._val_model)  # what was just validated
         if self.cfg["plateau"] and self.plateau.update(psnr) and st["factor"] * self.cfg["lr"] > self.cfg["min_lr"]:
             st["factor"] *= 0.5
             self.schedule.factor = st["factor"]

@@ -33,10 +33,15 @@ def train_from_args(a, model_args):
              "val_every": a.val_every, "save_every_min": a.save_every_min, "workers": a.workers,
              "log_every": a.log_every, "model": a.model, "lr": a.lr, "patience": a.patience,
              "precision": _precision(a)}
+    if not 0.0 <= a.ema < 1.0:
+        raise SRError(f"--ema {a.ema}: the decay must be in [0, 1), e.g. 0.999")
     if a.resume:
         if not (Path(a.resume) / "last.h5").exists():
             raise SRError(f"{a.resume}: no last.h5 to resume from")
         cfg = training.resume_config(a.resume, given)
+        if a.ema and a.ema != (cfg.get("ema") or 0.0):
+            raise SRError(f"{a.resume}: --ema is fixed for a run (this one has {cfg.get('ema') or 0}); to average "
+                          "from here on, start a new run with --init-from RUN/last.h5 --ema DECAY")
     else:
         cfg = {k: (v if v is not None else DEFAULTS.get(k)) for k, v in given.items()}
         cfg["data_root"] = cfg["data_root"] or str(evaluation.default_data_root())
@@ -46,7 +51,7 @@ def train_from_args(a, model_args):
         cfg.update(model_args=model_args, scale=a.scale, patch=a.patch, batch=a.batch, degradation=a.degradation,
                    augment=a.augment, seed=a.seed, loss=a.loss, schedule=a.schedule,
                    decay_every=a.decay_every, decay_rate=a.decay_rate, min_lr=a.min_lr, warmup=a.warmup,
-                   plateau=a.plateau, clipnorm=a.clipnorm,
+                   plateau=a.plateau, clipnorm=a.clipnorm, ema=a.ema,
                    precision=cfg["precision"] or "float32",
                    distribute=a.distribute, steps_per_execution=a.steps_per_execution,
                    run_dir=a.run_dir, init_from=a.init_from, resume=None)
@@ -81,7 +86,8 @@ def model_card(model, info, source):
         "training_data": meta.get("data"), "steps": meta.get("step"), "batch": meta.get("batch"),
         "patch": meta.get("patch"), "loss": meta.get("loss"), "optimizer": "Adam",
         "learning_rate": {k: cfg.get(k) for k in ("lr", "schedule", "plateau", "patience", "warmup")},
-        "plateau_factor": state.get("factor"), "precision": meta.get("precision"),
+        "plateau_factor": state.get("factor"), "weight_average_decay": cfg.get("ema") or None,
+        "precision": meta.get("precision"),
         "wall_time_s": round(float(state.get("wall_time_s", 0.0)), 1), "hardware": meta.get("hardware"),
         "backend": meta.get("backend"),
         "segments": state.get("segments"), "initialised_from": state.get("init_from"),

@@ -319,3 +319,57 @@ def test_grown_kernels_start_as_the_smaller_network():
     even = models.build("SRCNN", filters=[8, 4], kernels=[3, 2, 3], global_residual=True)
     assert transfer_layers(small, even) == (["conv_2"], [])
     assert transfer_layers(big, small)[0] == ["conv_2", "conv_out"]
+
+
+def test_ema_validates_and_keeps_the_average_while_training_goes_on_raw(data, tmp_path, monkeypatch):
+    import train as train_script
+    from srkit import training
+
+    raw = {}  # the training weights after each step, as saved in last.h5 (one chunk per step here)
+    save = training.Trainer.save
+
+    def recording_save(self, name, with_optimizer=True, model=None):
+        if name == "last.h5" and model is None:
+            raw[self.state["step"]] = self.model.get_weights()
+        return save(self, name, with_optimizer, model)
+
+    monkeypatch.setattr(training.Trainer, "save", recording_save)
+    run, decay = tmp_path / "ema", 0.6
+    args = [*TINY, "--data", data / "train", "--data-root", data, "--val-data", "Val", "--steps", "5",
+            "--val-every", "5", "--log-every", "1", "--save-every-min", "0", "--ema", str(decay), "--run-dir", run]
+    assert train_script.main(list(map(str, args))) == 0
+    assert sorted(raw) == [1, 2, 3, 4, 5]
+    average = raw[1]  # Keras starts the average at the first step's weights
+    for step in (2, 3, 4, 5):
+        average = [decay * a + (1 - decay) * w for a, w in zip(average, raw[step])]
+    best, info = _weights(run / "best.h5")
+    last, _ = _weights(run / "last.h5")
+    assert info.metadata["state"]["best_step"] == 5 and info.metadata["config"]["ema"] == decay
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(best, average)) < 1e-6
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(last, raw[5])) == 0  # training goes on from raw weights
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(best, last)) > 1e-4
+    # the validation number belongs to the average: evaluate.py's code on best.h5 gives it back
+    from srkit import evaluation
+
+    model, _ = checkpoints.load(run / "best.h5")
+    method = evaluation.Method("best", "model", scales=(2,), model=model)
+    (r,) = evaluation.evaluate(["Val"], [2], [method], data, log=lambda m: None)
+    assert r.psnr == pytest.approx(info.metadata["best_psnr"], abs=1e-9)
+
+
+def test_ema_resumes_exactly_under_jax(data, tmp_path):
+    pytest.importorskip("jax")
+    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    common = ["--no-val", "--log-every", "2", "--ema", "0.7"]
+    train(data, tmp_path / "whole", "--steps", "4", *common, env=env)
+    train(data, tmp_path / "split", "--steps", "2", *common, env=env)
+    r = run_script("train.py", "--resume", tmp_path / "split", "--steps", "4", env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name in ("best.h5", "last.h5"):
+        a, info = _weights(tmp_path / "whole" / name)
+        b, _ = _weights(tmp_path / "split" / name)
+        assert info.metadata["backend"] == "jax"
+        assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 1e-6, name
+    _one_line_error(run_script("train.py", "--resume", tmp_path / "split", "--steps", "6", "--ema", "0.9", env=env),
+                    "--ema is fixed for a run")
+    _one_line_error(run_script("train.py", *TINY, "--data", data / "train", "--ema", "1.5"), "--ema 1.5")
