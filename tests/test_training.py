@@ -155,6 +155,13 @@ def test_data_parallel_on_two_virtual_cpus(data, tmp_path, backend):
     a, _ = _weights(single / "last.h5")
     b, _ = _weights(dist / "last.h5")
     assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 5e-3  # 3 Adam steps of lr 1e-3
+    # the weight average runs inside the distributed step and leaves training itself unchanged
+    averaged = tmp_path / "dist_ema"
+    train(data, averaged, "--steps", "3", "--log-every", "1", "--no-val", "--distribute", "--ema", "0.5", env=dist_env)
+    c, _ = _weights(averaged / "last.h5")
+    avg, _ = _weights(averaged / "best.h5")
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(b, c)) < 1e-6
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(c, avg)) > 1e-5
 
 
 def _one_line_error(r, *needles):
