@@ -150,12 +150,9 @@ class Trainer:
                 self.model.set_weights(init_weights)
             self.schedule = Schedule(cfg["lr"], cfg["schedule"], cfg["steps"], cfg["decay_every"],
                                      cfg["decay_rate"], cfg["min_lr"], cfg["warmup"], self.state["factor"])
-            ema = cfg.get("ema") or 0.0  # runs from before --ema existed have no key
-            if ema:
-                opt = AveragingAdam(self.schedule, clipnorm=cfg["clipnorm"] or None, use_ema=True, ema_momentum=ema,
-                                    name="adam")
-            else:
-                opt = keras.optimizers.Adam(self.schedule, clipnorm=cfg["clipnorm"] or None)
+            # without --ema this is plain Adam: use_ema off, the same updates and optimizer variables
+            opt = AveragingAdam(self.schedule, clipnorm=cfg["clipnorm"] or None, use_ema=bool(cfg["ema"]),
+                                ema_momentum=cfg["ema"] or 0.99, name="adam")
             self._adam = opt
             self.model.compile(optimizer=opt, loss=losses.get(cfg["loss"]),
                                steps_per_execution=cfg["steps_per_execution"])
@@ -210,7 +207,7 @@ class Trainer:
 
         if self._val_model is None:
             self._val_model = models.build(self.cfg["model"], precision="float32", **self.cfg["model_args"])
-        if self.cfg.get("ema"):
+        if self.cfg["ema"]:
             raw = self.model.get_weights()
             # the public way to read the average: copy it over the weights (Adam's own method, which
             # AveragingAdam skips during fit), read them, and put the training weights back
@@ -289,7 +286,8 @@ class Trainer:
                 signal.signal(s, handler)
             self.bar.close()
         self.save("last.h5")
-        if not cfg["val_data"] or not (self.run_dir / "best.h5").exists():  # unvalidated: the latest is the best
+        # never validated (--no-val, or stopped before the first validation): the latest weights are the best
+        if st["best_psnr"] is None or not (self.run_dir / "best.h5").exists():
             self.save("best.h5", with_optimizer=False, model=self.shipped_model())
         plot_curves(self.run_dir, self.run_dir / "curves.png")
         how = f"stopped by {signal.Signals(self._signal).name}" if self._signal else "done"
@@ -340,6 +338,7 @@ def resume_config(run_dir, overrides):
     model = overrides.get("model")
     if model and model.lower() != cfg["model"].lower():
         raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")
+    cfg.setdefault("ema", 0.0)  # runs from before --ema existed
     cfg["resume"] = str(run_dir)
     return cfg
 

@@ -39,8 +39,8 @@ def train_from_args(a, model_args):
         if not (Path(a.resume) / "last.h5").exists():
             raise SRError(f"{a.resume}: no last.h5 to resume from")
         cfg = training.resume_config(a.resume, given)
-        if a.ema and a.ema != (cfg.get("ema") or 0.0):
-            raise SRError(f"{a.resume}: --ema is fixed for a run (this one has {cfg.get('ema') or 0}); to average "
+        if a.ema and a.ema != cfg["ema"]:
+            raise SRError(f"{a.resume}: --ema is fixed for a run (this one has {cfg['ema']}); to average "
                           "from here on, start a new run with --init-from RUN/last.h5 --ema DECAY")
     else:
         cfg = {k: (v if v is not None else DEFAULTS.get(k)) for k, v in given.items()}

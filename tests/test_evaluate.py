@@ -82,11 +82,9 @@ def test_models_by_name_from_weights_dir(tmp_path, small_dataset):
 
 
 def test_self_ensemble_rows_score_what_output_ensemble_writes(tmp_path, small_dataset):
-    from srkit import degradations, metrics
+    from srkit import checkpoints, degradations, metrics
     from srkit.inference import upscale
     from srkit.io import list_images, load_image
-
-    from srkit import checkpoints
 
     ckpt = tmp_path / "VDSR_BEST.h5"
     model = save_tiny_checkpoint(ckpt, "VDSR", {"depth": 3}, scale=2)

@@ -364,6 +364,18 @@ def test_ema_validates_and_keeps_the_average_while_training_goes_on_raw(data, tm
     assert r.psnr == pytest.approx(info.metadata["best_psnr"], abs=1e-9)
 
 
+def test_resume_without_validation_keeps_the_validated_best(full_run, tmp_path):
+    import shutil
+
+    run = shutil.copytree(full_run, tmp_path / "copy")
+    r = run_script("train.py", "--resume", run, "--steps", "22", "--no-val")
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, _ = _weights(full_run / "best.h5")
+    b, info = _weights(run / "best.h5")
+    assert checkpoints.read_info(run / "last.h5").metadata["step"] == 22
+    assert all(np.array_equal(x, y) for x, y in zip(a, b)) and info.metadata["step"] == 20
+
+
 def test_ema_resumes_exactly_under_jax(data, tmp_path):
     pytest.importorskip("jax")
     env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
