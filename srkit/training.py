@@ -6,8 +6,6 @@ state and the data stream (a function of seed and step) are all restored.
 """
 
 import json
-import os
-import platform
 import signal
 import sys
 import time
@@ -15,56 +13,17 @@ from datetime import datetime
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from . import checkpoints, evaluation
+from .devices import hardware, setup_devices
 from .errors import SRError
+from .transfer import fixed_args, transfer_layers
 
 ROOT = Path(__file__).resolve().parent.parent
-# builder arguments --init-from may change: the upsampler and grown kernels are handled by transfer_layers
-GROWABLE = ("scale", "kernels")
-# Options a resumed run may change; everything else comes from the checkpoint.
-RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
-                       "workers", "log_every", "lr", "patience")
 
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def setup_devices(cfg):
-    """Mixed precision and data-parallel distribution; returns a TF strategy
-    scope (or a null context). Must run before any model is built."""
-    import contextlib
-
-    backend = keras.backend.backend()
-    virtual = int(os.environ.get("SRKIT_VIRTUAL_DEVICES", "0"))  # tests: N virtual CPUs
-    if backend == "tensorflow" and virtual:
-        import tensorflow as tf
-
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * virtual)
-    if cfg["precision"] != "float32":
-        keras.config.set_dtype_policy(cfg["precision"])
-    if not cfg["distribute"]:
-        return contextlib.nullcontext(), 1
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-        strategy = tf.distribute.MirroredStrategy(devices=devices)
-        n = strategy.num_replicas_in_sync
-    elif backend == "jax":
-        devices = keras.distribution.list_devices()
-        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
-        strategy, n = None, len(devices)
-    else:
-        raise SRError(f"--distribute is not supported on the {backend} backend")
-    if cfg["batch"] % n:
-        raise SRError(f"batch {cfg['batch']} is not divisible by the {n} devices")
-    log(f"data parallel over {n} devices ({backend})")
-    return (strategy.scope() if strategy else contextlib.nullcontext()), n
 
 
 class AveragingAdam(keras.optimizers.Adam):
@@ -114,7 +73,7 @@ class Trainer:
             cfg["model_args"].setdefault("scale", cfg["scale"][0])
             if cfg["model_args"]["scale"] != cfg["scale"][0]:
                 raise SRError(f"--model-args scale {cfg['model_args']['scale']} differs from --scale {cfg['scale'][0]}")
-        scope, self.devices = setup_devices(cfg)
+        scope, self.devices = setup_devices(cfg, log)
         self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
                                     cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log)
         keras.utils.set_random_seed(cfg["seed"])
@@ -129,13 +88,19 @@ class Trainer:
                                            "backend": info.metadata.get("backend"),
                                            "hardware": info.metadata.get("hardware")}]
             init_weights = saved.get_weights()
+            if self.state["best_psnr"] is not None and not (self.run_dir / "best.h5").exists():
+                # e.g. a committed run folder holds only last.h5: best.h5 and its metadata must agree, so the
+                # best is tracked afresh (log.csv keeps the earlier validations)
+                log(f"{self.run_dir}: no best.h5 beside last.h5; the earlier best ({self.state['best_psnr']:.3f} dB "
+                    f"at step {self.state['best_step']}) is forgotten and best.h5 is kept from this invocation on")
+                self.state.update(best_psnr=None, best_ssim=None, best_step=None)
             if cfg.pop("restart_lr", False):
                 self.state.update(factor=1.0, plateau={"best": self.state["plateau"]["best"], "wait": 0})
         with scope:
             self.model = models.build(cfg["model"], **cfg["model_args"])
             if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
                 src, info = checkpoints.load(cfg["init_from"])
-                if info.model != cfg["model"] or _fixed_args(info.args) != _fixed_args(cfg["model_args"]):
+                if info.model != cfg["model"] or fixed_args(info.args) != fixed_args(cfg["model_args"]):
                     raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
                                   f"{cfg['model']}{cfg['model_args']}")
                 if info.args == cfg["model_args"]:
@@ -166,7 +131,7 @@ class Trainer:
         # One entry per invocation: a card can then say which steps ran where and how.
         self.state.setdefault("segments", []).append(
             {"from_step": self.state["step"], "precision": cfg["precision"],
-             "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": _hardware()})
+             "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": hardware()})
         self._val_model = None
         self._signal = None
 
@@ -232,7 +197,7 @@ class Trainer:
                 "best_ssim": self.state["best_ssim"], "degradation": self.cfg["degradation"],
                 "data": self.sampler.description, "val_data": self.cfg["val_data"],
                 "batch": self.cfg["batch"], "patch": self.cfg["patch"], "loss": self.cfg["loss"],
-                "backend": keras.backend.backend(), "hardware": _hardware(),
+                "backend": keras.backend.backend(), "hardware": hardware(),
                 "precision": self.cfg["precision"], "state": self.state, "config": self.cfg}
         scale = self.cfg["scale"][0] if len(self.cfg["scale"]) == 1 else self.cfg["scale"]
         opt = self.model.optimizer.variables if with_optimizer else None
@@ -287,7 +252,7 @@ class Trainer:
             self.bar.close()
         self.save("last.h5")
         # never validated (--no-val, or stopped before the first validation): the latest weights are the best
-        if st["best_psnr"] is None or not (self.run_dir / "best.h5").exists():
+        if st["best_psnr"] is None:
             self.save("best.h5", with_optimizer=False, model=self.shipped_model())
         plot_curves(self.run_dir, self.run_dir / "curves.png")
         how = f"stopped by {signal.Signals(self._signal).name}" if self._signal else "done"
@@ -312,83 +277,6 @@ class Trainer:
             log(f"plateau: learning rate factor now {st['factor']}")
         st["plateau"] = self.plateau.state()
         log(f"step {st['step']}: val PSNR {psnr:.3f} dB, SSIM {ssim:.4f} (best {st['best_psnr']:.3f})")
-
-
-def _hardware():
-    devices = []
-    try:
-        devices = keras.distribution.list_devices()
-    except Exception:  # some backends cannot list devices
-        pass
-    return f"{platform.machine()} {os.cpu_count()} cpus; devices: {', '.join(map(str, devices)) or 'cpu'}"
-
-
-def resume_config(run_dir, overrides):
-    """The stored config of ``run_dir/last.h5`` with the allowed overrides applied."""
-    path = Path(run_dir) / "last.h5"
-    info = checkpoints.read_info(path)
-    cfg = dict(info.metadata.get("config") or {})
-    if not cfg:
-        raise SRError(f"{path}: no training configuration stored; cannot resume")
-    for key in RESUMABLE_OVERRIDES:
-        if overrides.get(key) is not None:
-            cfg[key] = overrides[key]
-    if overrides.get("lr") is not None:  # a new base rate replaces the plateau's halvings too
-        cfg["restart_lr"] = True
-    model = overrides.get("model")
-    if model and model.lower() != cfg["model"].lower():
-        raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")
-    cfg.setdefault("ema", 0.0)  # runs from before --ema existed
-    cfg["resume"] = str(run_dir)
-    return cfg
-
-
-def _fixed_args(args):
-    """Builder arguments that must match between --init-from's checkpoint and the new model."""
-    return {k: v for k, v in args.items() if k not in GROWABLE}
-
-
-def transfer_layers(src, dst):
-    """Copy weights between layers of the same name (x2 -> x3/x4 fine-tuning).
-
-    A convolution whose kernel grew (SRCNN 9-1-5 -> 9-5-5) gets the old kernel
-    at the centre of a zero kernel: with 'same' padding it computes exactly the
-    old function, so training starts where the smaller network ended. Returns
-    the names of ``dst``'s layers left as built and of those grown."""
-    by_name = {layer.name: layer for layer in src.layers}
-    fresh, grown = [], []
-    for layer in dst.layers:
-        if not layer.weights:
-            continue
-        other = by_name.get(layer.name)
-        old = other.get_weights() if other is not None else []
-        new = [tuple(w.shape) for w in layer.weights]
-        if len(old) != len(new) or not all(_embeds(a.shape, b) for a, b in zip(old, new)):
-            fresh.append(layer.name)
-            continue
-        layer.set_weights([_centre(a, b) for a, b in zip(old, new)])
-        if any(a.shape != b for a, b in zip(old, new)):
-            grown.append(layer.name)
-    return fresh, grown
-
-
-def _embeds(small, big):
-    """True when an array of shape ``small`` fits at the centre of ``big``:
-    the same shape, or a kernel with the same channels and each spatial size
-    no larger and of the same parity."""
-    if small == big:
-        return True
-    return (len(small) == len(big) == 4 and small[2:] == big[2:]
-            and all(s <= b and (b - s) % 2 == 0 for s, b in zip(small[:2], big[:2])))
-
-
-def _centre(weights, shape):
-    if weights.shape == shape:
-        return weights
-    out = np.zeros(shape, weights.dtype)
-    top, left = (shape[0] - weights.shape[0]) // 2, (shape[1] - weights.shape[1]) // 2
-    out[top:top + weights.shape[0], left:left + weights.shape[1]] = weights
-    return out
 
 
 def train(cfg):

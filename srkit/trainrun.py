@@ -11,6 +11,9 @@ from .errors import SRError
 from .io import atomic_path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Options a resumed run may change; everything else comes from the checkpoint.
+RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
+                       "workers", "log_every", "lr", "patience")
 DEFAULTS = {"model": "VDSR", "steps": 10000, "val_every": 500, "log_every": 100, "save_every_min": 5.0,
             "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR"), "lr": 1e-4, "patience": 5}
 
@@ -38,7 +41,7 @@ def train_from_args(a, model_args):
     if a.resume:
         if not (Path(a.resume) / "last.h5").exists():
             raise SRError(f"{a.resume}: no last.h5 to resume from")
-        cfg = training.resume_config(a.resume, given)
+        cfg = resume_config(a.resume, given)
         if a.ema and a.ema != cfg["ema"]:
             raise SRError(f"{a.resume}: --ema is fixed for a run (this one has {cfg['ema']}); to average "
                           "from here on, start a new run with --init-from RUN/last.h5 --ema DECAY")
@@ -58,6 +61,26 @@ def train_from_args(a, model_args):
     if a.no_val:
         cfg["val_data"] = None
     return training.train(cfg)
+
+
+def resume_config(run_dir, overrides):
+    """The stored config of ``run_dir/last.h5`` with the allowed overrides applied."""
+    path = Path(run_dir) / "last.h5"
+    info = checkpoints.read_info(path)
+    cfg = dict(info.metadata.get("config") or {})
+    if not cfg:
+        raise SRError(f"{path}: no training configuration stored; cannot resume")
+    for key in RESUMABLE_OVERRIDES:
+        if overrides.get(key) is not None:
+            cfg[key] = overrides[key]
+    if overrides.get("lr") is not None:  # a new base rate replaces the plateau's halvings too
+        cfg["restart_lr"] = True
+    model = overrides.get("model")
+    if model and model.lower() != cfg["model"].lower():
+        raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")
+    cfg.setdefault("ema", 0.0)  # runs from before --ema existed
+    cfg["resume"] = str(run_dir)
+    return cfg
 
 
 def export(run, to=None, which="best"):

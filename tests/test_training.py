@@ -307,27 +307,6 @@ def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
     assert x3.get_layer("upsample0_conv").get_weights()[0].shape[-1] == 27
 
 
-def test_grown_kernels_start_as_the_smaller_network():
-    """SRCNN 9-1-5 -> 9-5-5 style growth: the old kernel sits at the centre
-    of the new one, so the grown network computes the same function."""
-    from srkit import models
-    from srkit.training import transfer_layers
-    small = models.build("SRCNN", filters=[8, 4], kernels=[3, 1, 3], global_residual=True)
-    rng = np.random.default_rng(0)
-    small.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in small.get_weights()])
-    big = models.build("SRCNN", filters=[8, 4], kernels=[3, 3, 5], global_residual=True)
-    fresh, grown = transfer_layers(small, big)
-    assert fresh == [] and grown == ["conv_2", "conv_out"]
-    x = rng.uniform(0, 1, (1, 17, 13, 3)).astype("float32")
-    np.testing.assert_allclose(big.predict(x, verbose=0), small.predict(x, verbose=0), atol=1e-5)
-    kernel = big.get_layer("conv_2").get_weights()[0]
-    assert np.abs(kernel[[0, 2]]).max() == 0 and np.abs(kernel[:, [0, 2]]).max() == 0
-    # a kernel of other parity (or fewer taps) cannot be centred: the layer starts fresh
-    even = models.build("SRCNN", filters=[8, 4], kernels=[3, 2, 3], global_residual=True)
-    assert transfer_layers(small, even) == (["conv_2"], [])
-    assert transfer_layers(big, small)[0] == ["conv_2", "conv_out"]
-
-
 def test_ema_validates_and_keeps_the_average_while_training_goes_on_raw(data, tmp_path, monkeypatch):
     import train as train_script
     from srkit import training
@@ -374,6 +353,21 @@ def test_resume_without_validation_keeps_the_validated_best(full_run, tmp_path):
     b, info = _weights(run / "best.h5")
     assert checkpoints.read_info(run / "last.h5").metadata["step"] == 22
     assert all(np.array_equal(x, y) for x, y in zip(a, b)) and info.metadata["step"] == 20
+
+
+def test_a_run_folder_without_best_h5_gets_one_whose_metadata_matches_it(full_run, tmp_path):
+    # committed run folders hold only last.h5; a --no-val resume must not label its weights with the old best
+    import shutil
+
+    run = shutil.copytree(full_run, tmp_path / "copy")
+    (run / "best.h5").unlink()
+    r = run_script("train.py", "--resume", run, "--steps", "22", "--no-val")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "no best.h5 beside last.h5" in r.stderr
+    best, info = _weights(run / "best.h5")
+    last, _ = _weights(run / "last.h5")
+    assert info.metadata["step"] == 22 and info.metadata["best_psnr"] is None
+    assert all(np.allclose(x, y) for x, y in zip(best, last))
 
 
 def test_ema_resumes_exactly_under_jax(data, tmp_path):

@@ -1,0 +1,55 @@
+"""Where and in what precision training runs: the dtype policy, data-parallel
+distribution (TensorFlow MirroredStrategy or JAX DataParallel) and the
+hardware line recorded in checkpoints and model cards."""
+
+import os
+import platform
+
+import keras
+
+from .errors import SRError
+
+
+def setup_devices(cfg, log):
+    """Mixed precision and data-parallel distribution; returns a TF strategy
+    scope (or a null context) and the number of replicas. Must run before any
+    model is built."""
+    import contextlib
+
+    backend = keras.backend.backend()
+    virtual = int(os.environ.get("SRKIT_VIRTUAL_DEVICES", "0"))  # tests: N virtual CPUs
+    if backend == "tensorflow" and virtual:
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * virtual)
+    if cfg["precision"] != "float32":
+        keras.config.set_dtype_policy(cfg["precision"])
+    if not cfg["distribute"]:
+        return contextlib.nullcontext(), 1
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        n = strategy.num_replicas_in_sync
+    elif backend == "jax":
+        devices = keras.distribution.list_devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        strategy, n = None, len(devices)
+    else:
+        raise SRError(f"--distribute is not supported on the {backend} backend")
+    if cfg["batch"] % n:
+        raise SRError(f"batch {cfg['batch']} is not divisible by the {n} devices")
+    log(f"data parallel over {n} devices ({backend})")
+    return (strategy.scope() if strategy else contextlib.nullcontext()), n
+
+
+def hardware():
+    devices = []
+    try:
+        devices = keras.distribution.list_devices()
+    except Exception:  # some backends cannot list devices
+        pass
+    return f"{platform.machine()} {os.cpu_count()} cpus; devices: {', '.join(map(str, devices)) or 'cpu'}"
