@@ -38,6 +38,8 @@ def parser():
     g.add_argument("--batch", type=int, default=8)
     g.add_argument("--degradation", choices=["bicubic", "seed"], default="bicubic")
     g.add_argument("--no-augment", dest="augment", action="store_false")
+    g.add_argument("--rescale", type=float, nargs="+", metavar="F",
+                   help="also train on every image shrunk by these factors (MATLAB bicubic), e.g. 0.9 0.8 0.7 0.6")
     g.add_argument("--workers", type=int, default=2, help="threads building batches ahead")
     g.add_argument("--seed", type=int, default=0)
     g = p.add_argument_group("optimisation")

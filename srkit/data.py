@@ -34,10 +34,13 @@ class PatchSampler:
     "post": input is the LR patch. ``degradation`` "bicubic" (MATLAB
     imresize, as evaluation) or "seed" (the original project's: area
     downscale, random re-upscale, random scale in [2, 4]; pre only).
+    ``rescale``: factors < 1 at which every image also enters the set, shrunk
+    with MATLAB bicubic (the scale augmentation of FSRCNN, VDSR and DRRN's
+    291-image training): more, and finer, texture from the same photos.
     """
 
     def __init__(self, folder, scales=(2,), patch=64, batch=8, upsampling="pre", degradation="bicubic",
-                 seed=0, augment=True, workers=2, log=None):
+                 seed=0, augment=True, workers=2, log=None, rescale=()):
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.scales = [int(s) for s in scales]
         self.patch, self.batch_size, self.seed, self.augment = int(patch), int(batch), int(seed), augment
@@ -48,8 +51,11 @@ class PatchSampler:
             raise SRError("the 'seed' degradation makes HR-size inputs: pre-upsampling models only")
         if any(self.patch // s < 2 for s in self.scales):
             raise SRError(f"patch {self.patch} too small for x{max(self.scales)}")
+        self.rescale = sorted({float(f) for f in rescale}, reverse=True)
+        if any(not 0 < f < 1 for f in self.rescale):
+            raise SRError(f"rescale factors must lie in (0, 1), got {self.rescale}")
         self.images, self.lr = [], {s: [] for s in self.scales}
-        skipped = 0
+        skipped = copies = pixels = 0
         files = list_images(folder, recursive=True)
         for path in files:
             try:
@@ -63,16 +69,27 @@ class PatchSampler:
                 skipped += 1
                 continue
             img = np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img
-            self.images.append(img)
-            if degradation == "bicubic":
-                for s in self.scales:
-                    lr = degradations.bicubic_lr(img, s)
-                    self.lr[s].append(np.pad(lr, ((MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0)), "symmetric"))
+            self._add(img)
+            pixels += img.shape[0] * img.shape[1]
+            for f in self.rescale:  # copies too small for a patch are left out quietly
+                small = degradations.imresize(img, f)
+                if min(small.shape[:2]) >= self.patch:
+                    self._add(small)
+                    copies += 1
         if not self.images:
             raise SRError(f"{folder}: no usable training image ({len(files)} found, {skipped} skipped)")
-        self.description = {"path": str(folder), "images": len(self.images), "skipped": skipped,
-                            "pixels": int(sum(i.shape[0] * i.shape[1] for i in self.images))}
+        self.description = {"path": str(folder), "images": len(self.images) - copies, "skipped": skipped,
+                            "pixels": int(pixels)}
+        if self.rescale:
+            self.description.update(rescale=self.rescale, rescaled_copies=copies)
         self._pool = concurrent.futures.ThreadPoolExecutor(max(1, workers)) if workers else None
+
+    def _add(self, img):
+        self.images.append(img)
+        if self.degradation == "bicubic":
+            for s in self.scales:
+                lr = degradations.bicubic_lr(img, s)
+                self.lr[s].append(np.pad(lr, ((MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0)), "symmetric"))
 
     def batch(self, step):
         """(inputs, targets) float32 in [0, 1] for global ``step``: NHWC arrays."""

@@ -64,7 +64,6 @@ class Trainer:
         evaluation.resolve_dataset(cfg["val_data"], cfg["data_root"]) if cfg["val_data"] else None
         resume = cfg.get("resume")
         self.run_dir = Path(resume or cfg.get("run_dir") or self._default_run_dir())
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.builder = models.get_builder(cfg["model"])
         cfg["model"] = self.builder.model_name
         if self.builder.upsampling == "post":  # the scale is part of the architecture
@@ -75,7 +74,9 @@ class Trainer:
                 raise SRError(f"--model-args scale {cfg['model_args']['scale']} differs from --scale {cfg['scale'][0]}")
         scope, self.devices = setup_devices(cfg, log)
         self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
-                                    cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log)
+                                    cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log,
+                                    cfg["rescale"])
+        self.run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded: a bad call leaves no folder
         keras.utils.set_random_seed(cfg["seed"])
         self.state = {"step": 0, "best_psnr": None, "best_ssim": None, "best_step": None, "wall_time_s": 0.0,
                       "factor": 1.0, "plateau": {"best": None, "wait": 0}}

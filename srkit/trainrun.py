@@ -13,9 +13,10 @@ from .io import atomic_path
 ROOT = Path(__file__).resolve().parent.parent
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
-                       "workers", "log_every", "lr", "patience")
+                       "workers", "log_every", "lr", "patience", "rescale")
 DEFAULTS = {"model": "VDSR", "steps": 10000, "val_every": 500, "log_every": 100, "save_every_min": 5.0,
-            "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR"), "lr": 1e-4, "patience": 5}
+            "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR"), "lr": 1e-4, "patience": 5,
+            "rescale": []}
 
 
 def _precision(a):
@@ -35,7 +36,7 @@ def train_from_args(a, model_args):
     given = {"steps": steps, "minutes": a.minutes, "data": a.data, "val_data": a.val_data, "data_root": a.data_root,
              "val_every": a.val_every, "save_every_min": a.save_every_min, "workers": a.workers,
              "log_every": a.log_every, "model": a.model, "lr": a.lr, "patience": a.patience,
-             "precision": _precision(a)}
+             "precision": _precision(a), "rescale": a.rescale}
     if not 0.0 <= a.ema < 1.0:
         raise SRError(f"--ema {a.ema}: the decay must be in [0, 1), e.g. 0.999")
     if a.resume:
@@ -79,6 +80,7 @@ def resume_config(run_dir, overrides):
     if model and model.lower() != cfg["model"].lower():
         raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")
     cfg.setdefault("ema", 0.0)  # runs from before --ema existed
+    cfg.setdefault("rescale", [])  # ... and before --rescale
     cfg["resume"] = str(run_dir)
     return cfg
 

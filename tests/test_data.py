@@ -101,3 +101,32 @@ def test_folder_without_usable_images(tmp_path):
     Image.fromarray(random_image(10, 10)).save(tmp_path / "tiny.png")
     with pytest.raises(SRError, match="no usable training image"):
         PatchSampler(tmp_path, [2], patch=32, log=lambda m: None)
+
+
+def test_rescale_adds_matlab_bicubic_shrunk_copies(folder):
+    # a.png is 72x60 and grey.jpg 50x66: at 0.5 only a.png's copy (36x30) still holds a 30 patch
+    plain = PatchSampler(folder, [2], patch=30, workers=0)
+    s = PatchSampler(folder, [2], patch=30, workers=0, rescale=[0.5, 0.8])
+    assert s.description["images"] == plain.description["images"] == 2
+    assert s.description["pixels"] == plain.description["pixels"]
+    assert s.description["rescale"] == [0.8, 0.5] and s.description["rescaled_copies"] == 3
+    assert len(s.images) == 5 and len(s.lr[2]) == 5
+    originals = [img for img in s.images if any(img is p or np.array_equal(img, p) for p in plain.images)]
+    assert len(originals) == 2
+    for orig in originals:
+        for f in (0.8, 0.5):
+            small = degradations.imresize(orig, f)
+            if min(small.shape[:2]) >= 30:
+                assert any(img.shape == small.shape and np.array_equal(img, small) for img in s.images)
+    # the LR of a copy is the standard LR of that copy, so patches stay aligned
+    i = next(k for k, img in enumerate(s.images) if img.shape[:2] == (30, 36))
+    lr = degradations.bicubic_lr(s.images[i], 2)
+    np.testing.assert_array_equal(s.lr[2][i][3:-3, 3:-3], lr)
+    x, y = s.batch(0)
+    assert x.shape == y.shape == (8, 30, 30, 3)
+
+
+@pytest.mark.parametrize("bad", [[1.0], [0.0], [1.5]])
+def test_rescale_factors_must_shrink(folder, bad):
+    with pytest.raises(SRError, match="rescale factors must lie in"):
+        PatchSampler(folder, [2], patch=30, workers=0, rescale=bad)

@@ -177,6 +177,7 @@ def test_bad_input(data, tmp_path, full_run):
     Image.fromarray(random_image(8, 8)).save(empty / "small.png")
     base = [*TINY, "--steps", "2", "--no-val", "--run-dir", tmp_path / "x"]
     _one_line_error(run_script("train.py", *base, "--data", empty), empty, "no usable training image")
+    assert not (tmp_path / "x").exists()  # a refused call leaves no run folder behind
     _one_line_error(run_script("train.py", *base, "--data", tmp_path / "nope"), tmp_path / "nope", "does not exist")
     _one_line_error(run_script("train.py", *base, "--data", data / "train", "--model", "EDSR9"), "unknown model")
     _one_line_error(run_script("train.py", "--resume", full_run, "--model", "LARGE"), "resume checkpoint is VDSR")
@@ -243,6 +244,19 @@ def test_post_upsampling_model_trains_at_its_scale(data, tmp_path):
     assert np.isfinite(info.metadata["best_psnr"])
     _one_line_error(run_script("train.py", *args, "--scale", "2", "3", "--run-dir", tmp_path / "x"),
                     "one scale at a time")
+
+
+def test_rescale_is_recorded_and_kept_on_resume(data, tmp_path):
+    train(data, tmp_path / "r", "--steps", "2", "--no-val", "--rescale", "0.9", "0.8")
+    meta = checkpoints.read_info(tmp_path / "r" / "last.h5").metadata
+    assert meta["data"]["rescale"] == [0.9, 0.8] and meta["data"]["rescaled_copies"] == 8
+    r = run_script("train.py", "--resume", tmp_path / "r", "--steps", "3")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert checkpoints.read_info(tmp_path / "r" / "last.h5").metadata["data"]["rescale"] == [0.9, 0.8]
+    bad = tmp_path / "bad"
+    _one_line_error(run_script("train.py", *TINY, "--data", data / "train", "--no-val", "--rescale", "2",
+                               "--run-dir", bad), "rescale factors")
+    assert not bad.exists()
 
 
 def test_resume_of_a_fine_tuning_run_keeps_its_own_weights(data, tmp_path):
