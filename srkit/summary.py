@@ -58,7 +58,7 @@ def _training(card):
 
 def weights_table(weights_dir):
     """One row per model card in ``weights_dir`` (``NAME.json`` beside ``NAME.h5``)."""
-    lines = ["| File | Model | Params | Scale | Steps (precision) | Batch x patch | Loss | From | Wall time | "
+    lines = ["| File | Model | Params | Scale | Steps (precision) | Batch x patch, data | Loss | From | Wall time | "
              "Hardware, backend | Set5 val PSNR / SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(weights_dir).glob("*.h5")):
         card_path = path.with_suffix(".json")
@@ -68,13 +68,22 @@ def weights_table(weights_dir):
         c = json.loads(card_path.read_text())
         args = ", ".join(f"{k}={v}" for k, v in c["arguments"].items() if k != "scale")
         parent = c.get("initialised_from")
-        origin = f"{Path(parent['path']).name} (x{parent['scale']}, step {parent['step']:,})" if parent else "scratch"
+        origin = f"{_source(parent['path'])} (x{parent['scale']}, step {parent['step']:,})" if parent else "scratch"
+        rescale = (c.get("training_data") or {}).get("rescale")
+        data = f", rescale {'/'.join(f'{f:g}' for f in rescale)}" if rescale else ""
+        ema = f", EMA {c['weight_average_decay']:g}" if c.get("weight_average_decay") else ""
         val = c["validation"]
         scored = (f"{val['psnr']:.2f} / {val['ssim']:.4f} (step {val['step']:,})" if val.get("psnr") is not None
                   else "not validated")
         lines.append(
             f"| {path.name} | {c['architecture']}{f' ({args})' if args else ''} | {c['parameters']:,} | "
-            f"x{c['scale']} | {_training(c)} | {c['batch']} x {c['patch']} | {c['loss']} | {origin} | "
+            f"x{c['scale']} | {_training(c)} | {c['batch']} x {c['patch']}{data} | {c['loss']}{ema} | {origin} | "
             f"{c['wall_time_s'] / 3600:.1f} h | {c['hardware']}, {c['backend']} | "
             f"{scored} |")
     return "\n".join(lines)
+
+
+def _source(path):
+    """A parent checkpoint's name; a run's last.h5/best.h5 keeps its run folder."""
+    path = Path(path)
+    return f"{path.parent.name}/{path.name}" if path.name in ("last.h5", "best.h5") else path.name

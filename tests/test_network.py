@@ -16,3 +16,28 @@ def test_network_module_exposes_registry():
 
     assert network.build("large", blocks=1, filters=4).count_params() > 0
     assert network.MODELS["VDSR"] is network.get_builder("vdsr")
+
+
+def test_weights_table_rows_come_from_the_model_cards(tmp_path):
+    import json
+
+    from srkit.summary import weights_table
+
+    base = {"architecture": "FAST", "arguments": {"scale": 2}, "parameters": 1234, "scale": 2, "steps": 500,
+            "batch": 16, "patch": 96, "loss": "l1", "wall_time_s": 7200.0, "hardware": "cpu", "backend": "jax",
+            "precision": "float32", "segments": [{"from_step": 0, "precision": "float32"}],
+            "validation": {"psnr": 37.123, "ssim": 0.95678, "step": 400}}
+    tuned = {**base, "weight_average_decay": 0.999,
+             "training_data": {"images": 490, "rescale": [0.9, 0.8, 0.7, 0.6]},
+             "initialised_from": {"path": "runs/FAST_x2/last.h5", "scale": 2, "step": 34133},
+             "validation": {"psnr": None, "ssim": None, "step": None}}
+    for name, card in (("A", base), ("B", tuned)):
+        (tmp_path / f"{name}.h5").write_bytes(b"")
+        (tmp_path / f"{name}.json").write_text(json.dumps(card))
+    (tmp_path / "C.h5").write_bytes(b"")
+    rows = weights_table(tmp_path).splitlines()[2:]
+    assert rows[0] == ("| A.h5 | FAST | 1,234 | x2 | 500 float32 | 16 x 96 | l1 | scratch | 2.0 h | cpu, jax | "
+                       "37.12 / 0.9568 (step 400) |")
+    assert ("| 16 x 96, rescale 0.9/0.8/0.7/0.6 | l1, EMA 0.999 | FAST_x2/last.h5 (x2, step 34,133) |" in rows[1]
+            and rows[1].endswith("| not validated |"))
+    assert rows[2].startswith("| C.h5 | (no model card) |")
