@@ -55,41 +55,49 @@ class PatchSampler:
         if any(not 0 < f < 1 for f in self.rescale):
             raise SRError(f"rescale factors must lie in (0, 1), got {self.rescale}")
         self.images, self.lr = [], {s: [] for s in self.scales}
-        skipped = copies = pixels = 0
+        self._pool = concurrent.futures.ThreadPoolExecutor(max(1, workers)) if workers else None
         files = list_images(folder, recursive=True)
-        for path in files:
-            try:
-                img = load_image(path)
-            except SRError as exc:
-                self.log(f"warning: skipping {exc}")
+        # Decoding, shrinking and degrading dominate start-up (minutes with
+        # --rescale); numpy and Pillow release the GIL, so threads help, and
+        # map() keeps file order so the set does not depend on timing.
+        prepared = (self._pool.map(self._prepare, files) if self._pool else map(self._prepare, files))
+        skipped = copies = pixels = 0
+        for warning, entries in prepared:
+            if warning:
+                self.log(f"warning: skipping {warning}")
                 skipped += 1
                 continue
-            if min(img.shape[:2]) < self.patch:
-                self.log(f"warning: skipping {path}: {img.shape[1]}x{img.shape[0]} is smaller than a {self.patch} patch")
-                skipped += 1
-                continue
-            img = np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img
-            self._add(img)
-            pixels += img.shape[0] * img.shape[1]
-            for f in self.rescale:  # copies too small for a patch are left out quietly
-                small = degradations.imresize(img, f)
-                if min(small.shape[:2]) >= self.patch:
-                    self._add(small)
-                    copies += 1
+            pixels += entries[0][0].shape[0] * entries[0][0].shape[1]
+            copies += len(entries) - 1
+            for img, lrs in entries:
+                self.images.append(img)
+                for s in self.scales if lrs else ():
+                    self.lr[s].append(lrs[s])
         if not self.images:
             raise SRError(f"{folder}: no usable training image ({len(files)} found, {skipped} skipped)")
         self.description = {"path": str(folder), "images": len(self.images) - copies, "skipped": skipped,
                             "pixels": int(pixels)}
         if self.rescale:
             self.description.update(rescale=self.rescale, rescaled_copies=copies)
-        self._pool = concurrent.futures.ThreadPoolExecutor(max(1, workers)) if workers else None
 
-    def _add(self, img):
-        self.images.append(img)
-        if self.degradation == "bicubic":
-            for s in self.scales:
-                lr = degradations.bicubic_lr(img, s)
-                self.lr[s].append(np.pad(lr, ((MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0)), "symmetric"))
+    def _prepare(self, path):
+        """(warning, [(image, {scale: padded LR})...]) for one file: the image
+        first, then its shrunk copies (those too small for a patch left out)."""
+        try:
+            img = load_image(path)
+        except SRError as exc:
+            return str(exc), None
+        if min(img.shape[:2]) < self.patch:
+            return f"{path}: {img.shape[1]}x{img.shape[0]} is smaller than a {self.patch} patch", None
+        img = np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img
+        shrunk = (degradations.imresize(img, f) for f in self.rescale)
+        return None, [(im, self._lr(im)) for im in [img, *shrunk] if min(im.shape[:2]) >= self.patch]
+
+    def _lr(self, img):
+        if self.degradation != "bicubic":
+            return None
+        pad = ((MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0))
+        return {s: np.pad(degradations.bicubic_lr(img, s), pad, "symmetric") for s in self.scales}
 
     def batch(self, step):
         """(inputs, targets) float32 in [0, 1] for global ``step``: NHWC arrays."""
