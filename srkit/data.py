@@ -71,8 +71,8 @@ class PatchSampler:
             copies += len(entries) - 1
             for img, lrs in entries:
                 self.images.append(img)
-                for s in self.scales if lrs else ():
-                    self.lr[s].append(lrs[s])
+                for s, lr in lrs.items():
+                    self.lr[s].append(lr)
         if not self.images:
             raise SRError(f"{folder}: no usable training image ({len(files)} found, {skipped} skipped)")
         self.description = {"path": str(folder), "images": len(self.images) - copies, "skipped": skipped,
@@ -94,8 +94,9 @@ class PatchSampler:
         return None, [(im, self._lr(im)) for im in [img, *shrunk] if min(im.shape[:2]) >= self.patch]
 
     def _lr(self, img):
+        """{scale: LR with a MARGIN border}; none for 'seed', which degrades per patch."""
         if self.degradation != "bicubic":
-            return None
+            return {}
         pad = ((MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0))
         return {s: np.pad(degradations.bicubic_lr(img, s), pad, "symmetric") for s in self.scales}
 

@@ -66,7 +66,7 @@ def test_augmentation_keeps_input_and_target_aligned(tmp_path, upsampling):
 
 
 def test_batches_are_a_function_of_seed_and_step(folder):
-    # a.png is also loaded in threads: the set, copies included, must keep file order
+    # a loads its images in 3 threads: the set, copies included, must keep file order
     for i in range(6):
         Image.fromarray(random_image(40 + i, 44, seed=10 + i)).save(folder / f"b{i}.png")
     a = PatchSampler(folder, [2, 3], patch=24, batch=4, seed=7, workers=3, rescale=[0.7])
