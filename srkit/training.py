@@ -129,9 +129,10 @@ class Trainer:
                 for var, arr in zip(opt.variables, opt_arrays):
                     var.assign(arr)
         self.plateau = Plateau(cfg["patience"], **self.state["plateau"])
-        # One entry per invocation: a card can then say which steps ran where and how.
+        # One entry per invocation: a card can then say which steps ran where and how. "steps" is the
+        # schedule's horizon, which a resume may move (a cosine then bends from this step on).
         self.state.setdefault("segments", []).append(
-            {"from_step": self.state["step"], "precision": cfg["precision"],
+            {"from_step": self.state["step"], "steps": cfg["steps"], "precision": cfg["precision"],
              "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": hardware()})
         self._val_model = None
         self._signal = None
