@@ -129,10 +129,11 @@ class Trainer:
                 for var, arr in zip(opt.variables, opt_arrays):
                     var.assign(arr)
         self.plateau = Plateau(cfg["patience"], **self.state["plateau"])
-        # One entry per invocation: a card can then say which steps ran where and how. "steps" is the
-        # schedule's horizon, which a resume may move (a cosine then bends from this step on).
+        # One entry per invocation: a card can then say which steps ran where and how. A resume may move
+        # the schedule's horizon (a cosine then bends from this step on); the card's own "steps" counts
+        # the steps trained, hence a distinct name.
         self.state.setdefault("segments", []).append(
-            {"from_step": self.state["step"], "steps": cfg["steps"], "precision": cfg["precision"],
+            {"from_step": self.state["step"], "schedule_steps": cfg["steps"], "precision": cfg["precision"],
              "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": hardware()})
         self._val_model = None
         self._signal = None

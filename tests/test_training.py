@@ -280,8 +280,8 @@ def test_resume_may_change_precision_and_the_card_says_so(data, tmp_path):
     _, info = _weights(run / "last.h5")
     assert info.metadata["step"] == 6 and info.metadata["precision"] == "mixed_bfloat16"
     segments = info.metadata["state"]["segments"]
-    assert [(s["from_step"], s["steps"], s["precision"]) for s in segments] == [(0, 3, "float32"),
-                                                                               (3, 6, "mixed_bfloat16")]
+    assert [(s["from_step"], s["schedule_steps"], s["precision"]) for s in segments] == [
+        (0, 3, "float32"), (3, 6, "mixed_bfloat16")]
     assert run_script("train.py", "--export", run, "--which", "last", "--to", tmp_path / "w.h5").returncode == 0
     card = json.loads((tmp_path / "w.json").read_text())
     assert [s["precision"] for s in card["segments"]] == ["float32", "mixed_bfloat16"]
