@@ -101,12 +101,13 @@ class Trainer:
             self.model = models.build(cfg["model"], **cfg["model_args"])
             if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
                 src, info = checkpoints.load(cfg["init_from"])
-                if info.model != cfg["model"] or fixed_args(info.args) != fixed_args(cfg["model_args"]):
+                if (info.model != cfg["model"]
+                        or fixed_args(info.model, info.args) != fixed_args(cfg["model"], cfg["model_args"])):
                     raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
                                   f"{cfg['model']}{cfg['model_args']}")
                 if info.args == cfg["model_args"]:
                     init_weights = src.get_weights()
-                else:  # another scale or larger kernels: matching layers transfer, the rest start fresh
+                else:  # another scale, larger kernels or more blocks: matching layers transfer, the rest start fresh
                     fresh, grown = transfer_layers(src, self.model)
                     log(f"initialised from {cfg['init_from']} (x{info.scale}); "
                         f"kernels grown: {', '.join(grown) or 'none'}; new layers: {', '.join(fresh) or 'none'}")

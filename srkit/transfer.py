@@ -1,16 +1,25 @@
 """Weights from one checkpoint into a related model for --init-from: x2 ->
-x3/x4 fine-tuning (the body transfers, the upsampler starts fresh) and grown
-kernels (SRCNN 9-1-5 -> 9-5-5)."""
+x3/x4 fine-tuning (the body transfers, the upsampler starts fresh), grown
+kernels (SRCNN 9-1-5 -> 9-5-5) and added residual blocks (16 -> 24)."""
+
+import re
 
 import numpy as np
 
+from .errors import SRError
+
 # builder arguments --init-from may change: the upsampler and grown kernels are handled by transfer_layers
 GROWABLE = ("scale", "kernels")
+# models whose blocks are added to their input, so that a block whose last conv is zero is the identity;
+# SMALL concatenates its blocks, and a new block would widen the layers after it
+RESIDUAL_BLOCKS = ("LARGE", "FAST", "BALANCED")
+_BLOCK_CONV = re.compile(r"block(\d+)_conv(\d+)$")
 
 
-def fixed_args(args):
-    """Builder arguments that must match between --init-from's checkpoint and the new model."""
-    return {k: v for k, v in args.items() if k not in GROWABLE}
+def fixed_args(model, args):
+    """Builder arguments that must match between --init-from's checkpoint and the new ``model``."""
+    growable = GROWABLE + (("blocks",) if model in RESIDUAL_BLOCKS else ())
+    return {k: v for k, v in args.items() if k not in growable}
 
 
 def transfer_layers(src, dst):
@@ -18,9 +27,19 @@ def transfer_layers(src, dst):
 
     A convolution whose kernel grew (SRCNN 9-1-5 -> 9-5-5) gets the old kernel
     at the centre of a zero kernel: with 'same' padding it computes exactly the
-    old function, so training starts where the smaller network ended. Returns
-    the names of ``dst``'s layers left as built and of those grown."""
+    old function, so training starts where the smaller network ended. So
+    does a deeper residual model (BALANCED 16 -> 24 blocks): the blocks the
+    source lacks start with their last conv at zero and add nothing until
+    trained. Returns the names of ``dst``'s layers left as built and of those
+    grown; a model with fewer blocks than the source is refused, since
+    dropping trained blocks changes the function without saying so."""
     by_name = {layer.name: layer for layer in src.layers}
+    src_blocks, dst_blocks = _block_count(src), _block_count(dst)
+    if dst_blocks < src_blocks:
+        raise SRError(f"{dst.name} with {dst_blocks} blocks cannot start from {src.name} with {src_blocks}: "
+                      f"blocks may be added, not removed")
+    if dst_blocks > src_blocks and dst.name not in RESIDUAL_BLOCKS:
+        raise SRError(f"{dst.name}: its blocks are not residual, so added blocks would change its function")
     fresh, grown = [], []
     for layer in dst.layers:
         if not layer.weights:
@@ -30,11 +49,22 @@ def transfer_layers(src, dst):
         new = [tuple(w.shape) for w in layer.weights]
         if len(old) != len(new) or not all(_embeds(a.shape, b) for a, b in zip(old, new)):
             fresh.append(layer.name)
+            if other is None and _is_last_conv_of_new_block(layer.name, src_blocks):
+                layer.set_weights([np.zeros(shape, "float32") for shape in new])
             continue
         layer.set_weights([_centre(a, b) for a, b in zip(old, new)])
         if any(a.shape != b for a, b in zip(old, new)):
             grown.append(layer.name)
     return fresh, grown
+
+
+def _block_count(model):
+    return len({m.group(1) for m in map(_BLOCK_CONV.match, (layer.name for layer in model.layers)) if m})
+
+
+def _is_last_conv_of_new_block(name, src_blocks):
+    m = _BLOCK_CONV.match(name)
+    return bool(m) and int(m.group(1)) >= src_blocks and m.group(2) == "2"
 
 
 def _embeds(small, big):

@@ -322,6 +322,26 @@ def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
     assert x3.get_layer("upsample0_conv").get_weights()[0].shape[-1] == 27
 
 
+def test_a_deeper_model_grows_from_trained_weights_and_starts_where_they_ended(data, tmp_path):
+    base = ["--model", "BALANCED", "--scale", "2", "--patch", "24", "--batch", "4", "--no-val", "--log-every", "2",
+            "--data", data / "train"]
+    small = run_script("train.py", *base, "--model-args", '{"blocks": 1, "filters": 8}', "--steps", "2",
+                       "--run-dir", tmp_path / "b1")
+    assert small.returncode == 0, small.stderr[-2000:]
+    r = run_script("train.py", *base, "--model-args", '{"blocks": 2, "filters": 8}', "--steps", "1", "--lr", "0",
+                   "--run-dir", tmp_path / "b2", "--init-from", tmp_path / "b1" / "last.h5")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "new layers: block1_conv1, block1_conv2" in r.stderr
+    b1, _ = checkpoints.load(tmp_path / "b1" / "last.h5")
+    b2, info = checkpoints.load(tmp_path / "b2" / "last.h5")
+    assert info.args["blocks"] == 2 and info.metadata["state"]["init_from"]["step"] == 2
+    x = np.random.default_rng(1).random((1, 9, 11, 3)).astype("float32")
+    np.testing.assert_allclose(b2.predict(x, verbose=0), b1.predict(x, verbose=0), atol=1e-6)
+    shrink = run_script("train.py", *base, "--model-args", '{"blocks": 1, "filters": 8}', "--steps", "1",
+                        "--run-dir", tmp_path / "b0", "--init-from", tmp_path / "b2" / "last.h5")
+    assert shrink.returncode == 2 and "added, not removed" in shrink.stderr
+
+
 def test_ema_validates_and_keeps_the_average_while_training_goes_on_raw(data, tmp_path, monkeypatch):
     import train as train_script
     from srkit import training

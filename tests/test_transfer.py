@@ -2,8 +2,10 @@
 end-to-end x2 -> x3 fine-tuning is in test_training.py."""
 
 import numpy as np
+import pytest
 
 from srkit import models
+from srkit.errors import SRError
 from srkit.transfer import fixed_args, transfer_layers
 
 
@@ -26,7 +28,33 @@ def test_grown_kernels_start_as_the_smaller_network():
     assert transfer_layers(big, small)[0] == ["conv_2", "conv_out"]
 
 
-def test_only_scale_and_kernels_may_differ_from_the_source():
-    assert fixed_args({"scale": 2, "filters": 64}) == fixed_args({"scale": 4, "filters": 64})
-    assert fixed_args({"kernels": [9, 1, 5]}) == fixed_args({"kernels": [9, 5, 5]})
-    assert fixed_args({"scale": 2, "filters": 64}) != fixed_args({"scale": 2, "filters": 32})
+def test_only_scale_kernels_and_residual_blocks_may_differ_from_the_source():
+    assert fixed_args("FAST", {"scale": 2, "filters": 64}) == fixed_args("FAST", {"scale": 4, "filters": 64})
+    assert fixed_args("SRCNN", {"kernels": [9, 1, 5]}) == fixed_args("SRCNN", {"kernels": [9, 5, 5]})
+    assert fixed_args("FAST", {"scale": 2, "filters": 64}) != fixed_args("FAST", {"scale": 2, "filters": 32})
+
+
+def test_added_residual_blocks_start_as_the_identity():
+    """BALANCED 2 -> 3 blocks: the new block's last conv starts at zero, so the
+    deeper model computes the trained shallower one's output exactly, while its
+    first conv starts random so that gradients reach it once the last moves."""
+    rng = np.random.default_rng(0)
+    shallow = models.build("BALANCED", scale=2, filters=8, blocks=2)
+    shallow.set_weights([rng.normal(0, 0.1, w.shape).astype("float32") for w in shallow.get_weights()])
+    deep = models.build("BALANCED", scale=2, filters=8, blocks=3)
+    assert transfer_layers(shallow, deep) == (["block2_conv1", "block2_conv2"], [])
+    x = rng.random((1, 10, 12, 3)).astype("float32")
+    np.testing.assert_array_equal(shallow.predict(x, verbose=0), deep.predict(x, verbose=0))
+    assert not np.any(deep.get_layer("block2_conv2").get_weights()[0])
+    assert np.any(deep.get_layer("block2_conv1").get_weights()[0])
+
+
+def test_blocks_may_be_added_only_to_residual_models_and_never_removed():
+    deep = models.build("BALANCED", scale=2, filters=8, blocks=3)
+    shallow = models.build("BALANCED", scale=2, filters=8, blocks=2)
+    with pytest.raises(SRError, match="added, not removed"):
+        transfer_layers(deep, shallow)
+    with pytest.raises(SRError, match="not residual"):
+        transfer_layers(models.build("SMALL", filters=4, blocks=1), models.build("SMALL", filters=4, blocks=2))
+    assert fixed_args("BALANCED", {"scale": 2, "blocks": 16}) == fixed_args("BALANCED", {"scale": 2, "blocks": 24})
+    assert fixed_args("SMALL", {"blocks": 1}) != fixed_args("SMALL", {"blocks": 2})
