@@ -10,11 +10,12 @@ predict_on_batch vs tf.function vs XLA vs tf.function in bfloat16.
 """
 
 import argparse
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from srkit.errors import run_cli  # noqa: E402
+from srkit.errors import SRError, run_cli  # noqa: E402
 
 
 def main(argv=None):
@@ -23,6 +24,10 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=list(models.MODELS))
+    p.add_argument("--model-args", default="{}",
+                   help='JSON builder arguments for every listed model, e.g. \'{"blocks": 24}\' for a deeper BALANCED')
+    p.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4],
+                   help="scales of post-upsampling models (pre-upsampling ones run at x2)")
     p.add_argument("--sizes", nargs="+", type=int, default=[1000, 256], help="output sides in pixels")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-compare", action="store_true", help="skip the execution-path comparison")
@@ -31,8 +36,14 @@ def main(argv=None):
     p.add_argument("--json", dest="json_path")
     a = p.parse_args(argv)
     names = [models.canonical_name(n) for n in a.models]
+    try:
+        model_args = json.loads(a.model_args)
+    except json.JSONDecodeError as exc:
+        raise SRError(f"--model-args is not JSON: {exc}") from None
+    if not isinstance(model_args, dict) or "scale" in model_args:
+        raise SRError("--model-args takes a JSON object of builder arguments; the scale comes from --scales")
     peak, results = bench.run(names, a.sizes, a.repeats, not a.no_compare, a.json_path,
-                               precision=a.precision)
+                               precision=a.precision, model_args=model_args, scales=a.scales)
     print(bench.markdown(peak, results))
 
 

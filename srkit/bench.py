@@ -143,14 +143,15 @@ def paths(model, model_bf16=None):
     return out
 
 
-def measure_one(name, scale, sizes, repeats, compare, precision="float32"):
+def measure_one(name, scale, sizes, repeats, compare, precision="float32", model_args=None):
     """Run in a child process: rows for one model at one scale, computing in
-    ``precision`` (the other precision joins the path comparison)."""
+    ``precision`` (the other precision joins the path comparison); built with
+    ``model_args`` besides its defaults (e.g. the deeper BALANCED x2 shipped)."""
     from . import models
     from .inference import Upscaler
 
     builder = models.get_builder(name)
-    args = {"scale": scale} if builder.upsampling == "post" else {}
+    args = dict(model_args or {}, **({"scale": scale} if builder.upsampling == "post" else {}))
     model = models.build(name, precision=precision, **args)
     gpm = flop_per_pixel(model, scale, builder.upsampling) / 1e3  # GFLOP per output MP
     probe, local = _local_peak(precision)
@@ -162,7 +163,8 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32"):
         secs = _median_time(lambda: up(lr), repeats, between=probe)
         mpix = (out_side // scale * scale) ** 2 / 1e6
         gflops, local_peak = gpm * mpix / secs, statistics.median(local)
-        rows.append({"model": name, "scale": scale, "out_size": out_side, "precision": precision, "seconds": secs,
+        rows.append({"model": name, "args": dict(model_args or {}), "scale": scale, "out_size": out_side,
+                     "precision": precision, "seconds": secs,
                      "mpix_per_s": mpix / secs, "gflop_per_mpix": gpm, "gflops": gflops,
                      "local_peak_gflops": local_peak, "local_peak_ratio": gflops / local_peak})
     # peak RSS of output.py's path (plus up to ~120 MB, measured, for the local-peak kernels),
@@ -181,7 +183,8 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32"):
     return rows
 
 
-def run(names, sizes, repeats, compare, json_path=None, log=print, precision="auto"):
+def run(names, sizes, repeats, compare, json_path=None, log=print, precision="auto", model_args=None,
+        scales=(2, 3, 4)):
     """Rows through output.py's path, in the precision output.py would use
     (``precision="auto"``); achieved GFLOP/s is compared with the peak
     measured in that same precision."""
@@ -205,17 +208,17 @@ def run(names, sizes, repeats, compare, json_path=None, log=print, precision="au
     results = []
     for name in names:
         builder = models.get_builder(name)
-        for scale in ([2, 3, 4] if builder.upsampling == "post" else [2]):
+        for scale in ([s for s in scales if s in (2, 3, 4)] if builder.upsampling == "post" else [2]):
             cmd = [sys.executable, "-c", "import json,sys; from srkit.bench import measure_one; "
                    f"print('ROWS' + json.dumps(measure_one({name!r}, {scale}, {list(sizes)}, {repeats}, {compare}, "
-                   f"{precision!r})))"]
+                   f"{precision!r}, {dict(model_args or {})!r})))"]
             r = subprocess.run(cmd, capture_output=True, text=True)
             line = next((ln for ln in r.stdout.splitlines() if ln.startswith("ROWS")), None)
             if r.returncode or line is None:
                 raise SRError(f"benchmark of {name} x{scale} failed: {r.stderr.strip().splitlines()[-1:]}")
             for row in json.loads(line[4:]):
                 results.append(row)
-                log(f"{name} x{scale} {row['out_size']}px: {row['seconds']:.3f} s, {row['mpix_per_s']:.3f} MP/s, "
+                log(f"{_label(row)} x{scale} {row['out_size']}px: {row['seconds']:.3f} s, {row['mpix_per_s']:.3f} MP/s, "
                     f"{row['gflops']:.1f} GFLOP/s")
     measure_peaks("after")
     peaks = {dt: max(rates.values()) for dt, rates in kernels.items()}
@@ -229,6 +232,11 @@ def run(names, sizes, repeats, compare, json_path=None, log=print, precision="au
     return peak, results
 
 
+def _label(row):
+    args = ", ".join(f"{k}={v}" for k, v in row.get("args", {}).items())
+    return f"{row['model']} ({args})" if args else row["model"]
+
+
 def markdown(peak, results):
     precision = results[0].get("precision", "float32") if results else "float32"
     lines = [f"Measured peak ({precision}, best of matmul and 3x3 convolution kernels, before and after the "
@@ -238,7 +246,7 @@ def markdown(peak, results):
              "| Peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['model']} | x{r['scale']} | {r['out_size']}² | {r['gflop_per_mpix']:.0f} | "
+        lines.append(f"| {_label(r)} | x{r['scale']} | {r['out_size']}² | {r['gflop_per_mpix']:.0f} | "
                      f"{r['seconds']:.3f} | {r['mpix_per_s']:.3f} | {r['gflops']:.1f} | {r['peak_ratio']:.0%} | "
                      f"{r['local_peak_gflops']:.0f} | {r['local_peak_ratio']:.0%} | {r['rss_mb']:.0f} |")
     compared = [r for r in results if "paths" in r]
@@ -247,6 +255,6 @@ def markdown(peak, results):
         lines += ["", "Execution paths, whole input, median seconds:", "",
                   "| Model | Scale | Output | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
         for r in compared:
-            lines.append(f"| {r['model']} | x{r['scale']} | {r['out_size']}² | "
+            lines.append(f"| {_label(r)} | x{r['scale']} | {r['out_size']}² | "
                          + " | ".join(f"{r['paths'][k]:.3f}" for k in keys) + " |")
     return "\n".join(lines)

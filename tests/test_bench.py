@@ -42,3 +42,19 @@ def test_bench_json(tmp_path):
         onnx = {"onnxruntime"} if exporting.available() is None else set()  # requirements-dev.txt installs it
         assert {"predict_on_batch", "tf.function", "xla", "tf.function bf16"} | onnx <= set(row["paths"])
     assert "| FAST | x3 | 96² |" in r.stdout
+
+
+def test_bench_builds_models_with_the_arguments_given(tmp_path):
+    """--model-args and --scales: a shipped variant (e.g. a deeper BALANCED x2)
+    is timed as built, and its rows say which arguments it had."""
+    out = tmp_path / "b.json"
+    r = run_script("bench.py", "--models", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--scales", "3",
+                   "--sizes", "48", "--repeats", "1", "--no-compare", "--json", out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = json.loads(out.read_text())["results"]
+    assert [(row["model"], row["args"], row["scale"]) for row in rows] == [("FAST", {"blocks": 1, "filters": 8}, 3)]
+    small = models.build("FAST", scale=3, blocks=1, filters=8)
+    assert rows[0]["gflop_per_mpix"] == bench.flop_per_pixel(small, 3, "post") / 1e3
+    assert "| FAST (blocks=1, filters=8) | x3 | 48² |" in r.stdout
+    bad = run_script("bench.py", "--models", "FAST", "--model-args", '{"scale": 2}')
+    assert bad.returncode == 2 and "--scales" in bad.stderr
