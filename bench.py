@@ -23,9 +23,9 @@ def main(argv=None):
     from srkit.inference import PRECISIONS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=list(models.MODELS))
-    p.add_argument("--model-args", default="{}",
-                   help='JSON builder arguments for every listed model, e.g. \'{"blocks": 24}\' for a deeper BALANCED')
+    p.add_argument("--models", nargs="+", default=None, help="registry names (default: all, unless --variant)")
+    p.add_argument("--variant", nargs=2, action="append", default=[], metavar=("MODEL", "JSON"),
+                   help='also time MODEL built with these arguments, e.g. --variant BALANCED \'{"blocks": 24}\'')
     p.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4],
                    help="scales of post-upsampling models (pre-upsampling ones run at x2)")
     p.add_argument("--sizes", nargs="+", type=int, default=[1000, 256], help="output sides in pixels")
@@ -35,15 +35,17 @@ def main(argv=None):
                    help="as output.py: auto is bfloat16 where native (GPU, AMX CPU), else float32")
     p.add_argument("--json", dest="json_path")
     a = p.parse_args(argv)
-    names = [models.canonical_name(n) for n in a.models]
-    try:
-        model_args = json.loads(a.model_args)
-    except json.JSONDecodeError as exc:
-        raise SRError(f"--model-args is not JSON: {exc}") from None
-    if not isinstance(model_args, dict) or "scale" in model_args:
-        raise SRError("--model-args takes a JSON object of builder arguments; the scale comes from --scales")
+    names = [models.canonical_name(n) for n in (a.models or ([] if a.variant else models.MODELS))]
+    for name, text in a.variant:
+        try:
+            args = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SRError(f"--variant {name}: {text!r} is not JSON: {exc}") from None
+        if not isinstance(args, dict) or "scale" in args:
+            raise SRError(f"--variant {name}: takes a JSON object of builder arguments; the scale comes from --scales")
+        names.append((models.canonical_name(name), args))
     peak, results = bench.run(names, a.sizes, a.repeats, not a.no_compare, a.json_path,
-                               precision=a.precision, model_args=model_args, scales=a.scales)
+                               precision=a.precision, scales=a.scales)
     print(bench.markdown(peak, results))
 
 

@@ -183,11 +183,11 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32", model
     return rows
 
 
-def run(names, sizes, repeats, compare, json_path=None, log=print, precision="auto", model_args=None,
-        scales=(2, 3, 4)):
+def run(names, sizes, repeats, compare, json_path=None, log=print, precision="auto", scales=(2, 3, 4)):
     """Rows through output.py's path, in the precision output.py would use
     (``precision="auto"``); achieved GFLOP/s is compared with the peak
-    measured in that same precision."""
+    measured in that same precision. ``names`` holds registry names or
+    (name, builder arguments) pairs for variants."""
     from . import models
     from .inference import resolve_precision
 
@@ -206,12 +206,13 @@ def run(names, sizes, repeats, compare, json_path=None, log=print, precision="au
     measure_peaks("before")
     log(f"models run in {precision}")
     results = []
-    for name in names:
+    for entry in names:
+        name, model_args = (entry, {}) if isinstance(entry, str) else entry
         builder = models.get_builder(name)
         for scale in ([s for s in scales if s in (2, 3, 4)] if builder.upsampling == "post" else [2]):
             cmd = [sys.executable, "-c", "import json,sys; from srkit.bench import measure_one; "
                    f"print('ROWS' + json.dumps(measure_one({name!r}, {scale}, {list(sizes)}, {repeats}, {compare}, "
-                   f"{precision!r}, {dict(model_args or {})!r})))"]
+                   f"{precision!r}, {dict(model_args)!r})))"]
             r = subprocess.run(cmd, capture_output=True, text=True)
             line = next((ln for ln in r.stdout.splitlines() if ln.startswith("ROWS")), None)
             if r.returncode or line is None:

@@ -45,16 +45,18 @@ def test_bench_json(tmp_path):
 
 
 def test_bench_builds_models_with_the_arguments_given(tmp_path):
-    """--model-args and --scales: a shipped variant (e.g. a deeper BALANCED x2)
-    is timed as built, and its rows say which arguments it had."""
+    """--variant and --scales: a shipped variant (e.g. a deeper BALANCED x2) is
+    timed as built beside the registry's default, and its rows say which
+    arguments it had."""
     out = tmp_path / "b.json"
-    r = run_script("bench.py", "--models", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--scales", "3",
-                   "--sizes", "48", "--repeats", "1", "--no-compare", "--json", out)
+    r = run_script("bench.py", "--models", "SRCNN", "--variant", "FAST", '{"blocks": 1, "filters": 8}',
+                   "--scales", "3", "--sizes", "48", "--repeats", "1", "--no-compare", "--json", out)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads(out.read_text())["results"]
-    assert [(row["model"], row["args"], row["scale"]) for row in rows] == [("FAST", {"blocks": 1, "filters": 8}, 3)]
+    assert [(row["model"], row["args"], row["scale"]) for row in rows] == [
+        ("SRCNN", {}, 2), ("FAST", {"blocks": 1, "filters": 8}, 3)]  # pre-upsampling models run at x2
     small = models.build("FAST", scale=3, blocks=1, filters=8)
-    assert rows[0]["gflop_per_mpix"] == bench.flop_per_pixel(small, 3, "post") / 1e3
+    assert rows[1]["gflop_per_mpix"] == bench.flop_per_pixel(small, 3, "post") / 1e3
     assert "| FAST (blocks=1, filters=8) | x3 | 48² |" in r.stdout
-    bad = run_script("bench.py", "--models", "FAST", "--model-args", '{"scale": 2}')
+    bad = run_script("bench.py", "--variant", "FAST", '{"scale": 2}')
     assert bad.returncode == 2 and "--scales" in bad.stderr
