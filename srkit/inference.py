@@ -18,8 +18,10 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 
 def native_bfloat16():
     """Whether bfloat16 convolutions run natively here: a GPU, or a CPU with
-    AMX (TensorFlow's oneDNN then runs them 2-4x faster than float32). On
-    other CPUs bfloat16 is emulated and slower than float32."""
+    AMX (TensorFlow's oneDNN then runs them 2-4x faster than float32) or
+    AVX512_BF16 (AMD EPYC, 2 cores: 1.2x for SRCNN to 2.2x for FAST at 256²,
+    bench.py's path comparison). On other CPUs bfloat16 is emulated and
+    slower than float32."""
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -32,7 +34,7 @@ def native_bfloat16():
         flags = next(ln for ln in open("/proc/cpuinfo") if ln.startswith("flags")).split()
     except (OSError, StopIteration):
         return False
-    return "amx_bf16" in flags
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def resolve_precision(precision):
