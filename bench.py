@@ -32,7 +32,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-compare", action="store_true", help="skip the execution-path comparison")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="as output.py: auto is bfloat16 where native (GPU, AMX CPU), else float32")
+                   help="as output.py: auto is bfloat16 where native (GPU; CPU with AMX or AVX512_BF16), else float32")
     p.add_argument("--json", dest="json_path")
     a = p.parse_args(argv)
     names = [models.canonical_name(n) for n in (a.models or ([] if a.variant else models.MODELS))]

@@ -39,7 +39,8 @@ def main(argv=None):
     p.add_argument("--tile-overlap", type=int, default=None, help="input pixels of overlap (default: the "
                    "model's receptive field, which makes tiled output equal whole-image output)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto: bfloat16 where the hardware runs it natively (GPU, AMX CPU), else float32")
+                   help="auto: bfloat16 where the hardware runs it natively "
+                        "(GPU; CPU with AMX or AVX512_BF16), else float32")
     p.add_argument("--weights-dir", default=str(ROOT / "weights"), help="where --model looks")
     p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
                    help="refuse inputs declaring more pixels than this (decompression bombs)")

@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import SRError
 
-# builder arguments --init-from may change: the upsampler and grown kernels are handled by transfer_layers
+# builder arguments --init-from may change: transfer_layers handles the upsampler and grown kernels
 GROWABLE = ("scale", "kernels")
 # models whose blocks are added to their input, so that a block whose last conv is zero is the identity;
 # SMALL concatenates its blocks, and a new block would widen the layers after it
