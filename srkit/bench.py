@@ -219,8 +219,8 @@ def run(names, sizes, repeats, compare, json_path=None, log=print, precision="au
                 raise SRError(f"benchmark of {name} x{scale} failed: {r.stderr.strip().splitlines()[-1:]}")
             for row in json.loads(line[4:]):
                 results.append(row)
-                log(f"{_label(row)} x{scale} {row['out_size']}px: {row['seconds']:.3f} s, {row['mpix_per_s']:.3f} MP/s, "
-                    f"{row['gflops']:.1f} GFLOP/s")
+                log(f"{models.label(name, model_args)} x{scale} {row['out_size']}px: {row['seconds']:.3f} s, "
+                    f"{row['mpix_per_s']:.3f} MP/s, {row['gflops']:.1f} GFLOP/s")
     measure_peaks("after")
     peaks = {dt: max(rates.values()) for dt, rates in kernels.items()}
     peak = peaks[precision]
@@ -233,12 +233,9 @@ def run(names, sizes, repeats, compare, json_path=None, log=print, precision="au
     return peak, results
 
 
-def _label(row):
-    args = ", ".join(f"{k}={v}" for k, v in row.get("args", {}).items())
-    return f"{row['model']} ({args})" if args else row["model"]
-
-
 def markdown(peak, results):
+    from .models import label
+
     precision = results[0].get("precision", "float32") if results else "float32"
     lines = [f"Measured peak ({precision}, best of matmul and 3x3 convolution kernels, before and after the "
              f"models): {peak:.1f} GFLOP/s; "
@@ -247,7 +244,8 @@ def markdown(peak, results):
              "| Peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {_label(r)} | x{r['scale']} | {r['out_size']}² | {r['gflop_per_mpix']:.0f} | "
+        lines.append(f"| {label(r['model'], r.get('args', {}))} | x{r['scale']} | {r['out_size']}² | "
+                     f"{r['gflop_per_mpix']:.0f} | "
                      f"{r['seconds']:.3f} | {r['mpix_per_s']:.3f} | {r['gflops']:.1f} | {r['peak_ratio']:.0%} | "
                      f"{r['local_peak_gflops']:.0f} | {r['local_peak_ratio']:.0%} | {r['rss_mb']:.0f} |")
     compared = [r for r in results if "paths" in r]
@@ -256,6 +254,6 @@ def markdown(peak, results):
         lines += ["", "Execution paths, whole input, median seconds:", "",
                   "| Model | Scale | Output | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
         for r in compared:
-            lines.append(f"| {_label(r)} | x{r['scale']} | {r['out_size']}² | "
+            lines.append(f"| {label(r['model'], r.get('args', {}))} | x{r['scale']} | {r['out_size']}² | "
                          + " | ".join(f"{r['paths'][k]:.3f}" for k in keys) + " |")
     return "\n".join(lines)

@@ -29,17 +29,27 @@ MODELS = {}  # canonical name -> builder function
 _RESIDUAL_DTYPE = contextvars.ContextVar("residual_dtype", default="float32")
 
 
-def register(name, upsampling):
+def register(name, upsampling, residual_blocks=False):
     """Add a builder to ``MODELS``; ``upsampling`` is "pre" (input already at
-    output size) or "post" (input at LR size, takes a ``scale`` argument)."""
+    output size) or "post" (input at LR size, takes a ``scale`` argument).
+    ``residual_blocks``: its ``blocks`` are added to their input, so one whose
+    last conv is zero is the identity (what lets --init-from add blocks)."""
 
     def wrap(builder):
         builder.upsampling = upsampling
+        builder.residual_blocks = residual_blocks
         builder.model_name = name
         MODELS[name] = builder
         return builder
 
     return wrap
+
+
+def label(name, args):
+    """"BALANCED (blocks=24)": a model and its builder arguments besides the
+    scale, as tables name it."""
+    shown = ", ".join(f"{k}={v}" for k, v in args.items() if k != "scale")
+    return f"{name} ({shown})" if shown else name
 
 
 def canonical_name(name):
@@ -142,7 +152,7 @@ def small(channels=3, filters=64, blocks=9, global_residual=True):
     return _finish(inputs, x, channels, "SMALL", global_residual)
 
 
-@register("LARGE", upsampling="pre")
+@register("LARGE", upsampling="pre", residual_blocks=True)
 def large(channels=3, filters=128, blocks=24, res_scale=0.1, global_residual=True):
     """The original project's LARGE (EDSR-style): residual blocks of
     [conv-relu, conv, x res_scale] added to their input, then added to the
@@ -198,14 +208,14 @@ def _post_model(name, scale, channels, filters, blocks, res_scale):
     return keras.Model(inputs, out, name=name)
 
 
-@register("FAST", upsampling="post")
+@register("FAST", upsampling="post", residual_blocks=True)
 def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0):
     """Compact post-upsampling model for speed: 6 residual blocks of 48
     filters at LR resolution (0.28M parameters at x2)."""
     return _post_model("FAST", scale, channels, filters, blocks, res_scale)
 
 
-@register("BALANCED", upsampling="post")
+@register("BALANCED", upsampling="post", residual_blocks=True)
 def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0):
     """EDSR-baseline-sized post-upsampling model: 16 residual blocks of 64
     filters at LR resolution (1.23M parameters at x2)."""

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .models import MODELS, build
+from .models import MODELS, build, label
 
 
 def model_table():
@@ -66,7 +66,6 @@ def weights_table(weights_dir):
             lines.append(f"| {path.name} | (no model card) | | | | | | | | | |")
             continue
         c = json.loads(card_path.read_text())
-        args = ", ".join(f"{k}={v}" for k, v in c["arguments"].items() if k != "scale")
         parent = c.get("initialised_from")
         origin = f"{_source(parent['path'])} (x{parent['scale']}, step {parent['step']:,})" if parent else "scratch"
         rescale = (c.get("training_data") or {}).get("rescale")
@@ -76,7 +75,7 @@ def weights_table(weights_dir):
         scored = (f"{val['psnr']:.2f} / {val['ssim']:.4f} (step {val['step']:,})" if val.get("psnr") is not None
                   else "not validated")
         lines.append(
-            f"| {path.name} | {c['architecture']}{f' ({args})' if args else ''} | {c['parameters']:,} | "
+            f"| {path.name} | {label(c['architecture'], c['arguments'])} | {c['parameters']:,} | "
             f"x{c['scale']} | {_training(c)} | {c['batch']} x {c['patch']}{data} | {c['loss']}{ema} | {origin} | "
             f"{c['wall_time_s'] / 3600:.1f} h | {c['hardware']}, {c['backend']} | "
             f"{scored} |")

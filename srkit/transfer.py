@@ -7,18 +7,16 @@ import re
 import numpy as np
 
 from .errors import SRError
+from .models import get_builder
 
 # builder arguments --init-from may change: transfer_layers handles the upsampler and grown kernels
 GROWABLE = ("scale", "kernels")
-# models whose blocks are added to their input, so that a block whose last conv is zero is the identity;
-# SMALL concatenates its blocks, and a new block would widen the layers after it
-RESIDUAL_BLOCKS = ("LARGE", "FAST", "BALANCED")
 _BLOCK_CONV = re.compile(r"block(\d+)_conv(\d+)$")
 
 
 def fixed_args(model, args):
     """Builder arguments that must match between --init-from's checkpoint and the new ``model``."""
-    growable = GROWABLE + (("blocks",) if model in RESIDUAL_BLOCKS else ())
+    growable = GROWABLE + (("blocks",) if get_builder(model).residual_blocks else ())
     return {k: v for k, v in args.items() if k not in growable}
 
 
@@ -38,7 +36,7 @@ def transfer_layers(src, dst):
     if dst_blocks < src_blocks:
         raise SRError(f"{dst.name} with {dst_blocks} blocks cannot start from {src.name} with {src_blocks}: "
                       f"blocks may be added, not removed")
-    if dst_blocks > src_blocks and dst.name not in RESIDUAL_BLOCKS:
+    if dst_blocks > src_blocks and not get_builder(dst.name).residual_blocks:  # SMALL concatenates its blocks
         raise SRError(f"{dst.name}: its blocks are not residual, so added blocks would change its function")
     fresh, grown = [], []
     for layer in dst.layers:
