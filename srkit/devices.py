@@ -46,10 +46,24 @@ def setup_devices(cfg, log):
     return (strategy.scope() if strategy else contextlib.nullcontext()), n
 
 
+def cpu_model():
+    """The CPU's marketing name ("AMD EPYC", "Intel(R) Xeon(R) ...") where the
+    OS tells it, so wall times in cards can be compared across machines."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
 def hardware():
     devices = []
     try:
         devices = keras.distribution.list_devices()
     except Exception:  # some backends cannot list devices
         pass
-    return f"{platform.machine()} {os.cpu_count()} cpus; devices: {', '.join(map(str, devices)) or 'cpu'}"
+    cpu = cpu_model()
+    return f"{platform.machine()} {os.cpu_count()} cpus{f' ({cpu})' if cpu else ''}; devices: {', '.join(map(str, devices)) or 'cpu'}"

@@ -6,7 +6,6 @@ installed. A zip becomes ``<name>.zip`` only once verified; until then it is
 ``<name>.zip.part`` and a rerun resumes it with an HTTP Range request.
 """
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -18,6 +17,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from .errors import SRError
+from .io import file_sha256
 
 OFFICIAL = "https://data.vision.ee.ethz.ch/cvl/DIV2K/"
 CHUNK = 1 << 20
@@ -126,13 +126,10 @@ def _verify(part, url, size, sha256):
     if sha256 is None:
         print(f"warning: {url}: no published checksum, the file could not be verified", file=sys.stderr)
         return
-    h = hashlib.sha256()
-    with open(part, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    if h.hexdigest() != sha256.lower():
+    digest = file_sha256(part, CHUNK)
+    if digest != sha256.lower():
         part.unlink()
-        raise SRError(f"{url}: checksum mismatch (sha256 expected {sha256}, got {h.hexdigest()}); download deleted")
+        raise SRError(f"{url}: checksum mismatch (sha256 expected {sha256}, got {digest}); download deleted")
 
 
 def _move_into(src, dst):

@@ -1,6 +1,7 @@
 """Image files: listing, decoding with clear errors, atomic writes."""
 
 import contextlib
+import hashlib
 import os
 import secrets
 import warnings
@@ -47,6 +48,15 @@ def load_image(path):
     """Decode an image as uint8 for evaluation and training: (H, W) for
     greyscale, (H, W, 3) otherwise; alpha dropped, 16-bit rounded to 8."""
     return to_8bit(read_picture(path, max_pixels=None).pixels)
+
+
+def file_sha256(path, chunk=1 << 20):
+    """Hex SHA-256 of the file at ``path``, read in chunks (downloads are GBs)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 @contextlib.contextmanager

@@ -6,20 +6,11 @@ SHA-256 (the device machine returns files of at most 16 MiB).
 """
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 from .errors import SRError, run_cli
-from .io import atomic_path
-
-
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from .io import atomic_path, file_sha256
 
 
 def split(path, out_dir, max_bytes=15 * 2**20):
@@ -33,7 +24,7 @@ def split(path, out_dir, max_bytes=15 * 2**20):
             (out_dir / name).write_bytes(chunk)
             names.append(name)
     manifest = out_dir / f"{path.name}.pieces.json"
-    manifest.write_text(json.dumps({"name": path.name, "sha256": _sha256(path), "pieces": names}) + "\n")
+    manifest.write_text(json.dumps({"name": path.name, "sha256": file_sha256(path), "pieces": names}) + "\n")
     return manifest
 
 
@@ -51,7 +42,7 @@ def join(manifest, dest):
                 if not piece.exists():
                     raise SRError(f"{piece}: missing piece")
                 out.write(piece.read_bytes())
-        if _sha256(tmp) != info["sha256"]:
+        if file_sha256(tmp) != info["sha256"]:
             raise SRError(f"{manifest}: reassembled file does not match its SHA-256")
     return Path(dest)
 

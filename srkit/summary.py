@@ -67,7 +67,7 @@ def weights_table(weights_dir):
             continue
         c = json.loads(card_path.read_text())
         parent = c.get("initialised_from")
-        origin = f"{_source(parent['path'])} (x{parent['scale']}, step {parent['step']:,})" if parent else "scratch"
+        origin = _origin(parent, c["arguments"]) if parent else "scratch"
         rescale = (c.get("training_data") or {}).get("rescale")
         data = f", rescale {'/'.join(f'{f:g}' for f in rescale)}" if rescale else ""
         ema = f", EMA {c['weight_average_decay']:g}" if c.get("weight_average_decay") else ""
@@ -80,6 +80,14 @@ def weights_table(weights_dir):
             f"{c['wall_time_s'] / 3600:.1f} h | {c['hardware']}, {c['backend']} | "
             f"{scored} |")
     return "\n".join(lines)
+
+
+def _origin(parent, args):
+    """"BALANCED_x2.h5 (blocks=24, x2, step 3,500)": the parent's file and, where
+    they differ from this model's, its arguments (the file may since hold another model)."""
+    other = {k: v for k, v in (parent.get("args") or {}).items() if k != "scale" and args.get(k) != v}
+    shown = "".join(f"{k}={v}, " for k, v in other.items())
+    return f"{_source(parent['path'])} ({shown}x{parent['scale']}, step {parent['step']:,})"
 
 
 def _source(path):

@@ -17,6 +17,7 @@ import keras
 from . import checkpoints, evaluation
 from .devices import hardware, setup_devices
 from .errors import SRError
+from .io import file_sha256
 from .transfer import fixed_args, transfer_layers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,8 +112,12 @@ class Trainer:
                     fresh, grown = transfer_layers(src, self.model)
                     log(f"initialised from {cfg['init_from']} (x{info.scale}); "
                         f"kernels grown: {', '.join(grown) or 'none'}; new layers: {', '.join(fresh) or 'none'}")
+                # the path may later hold another model (a grown one is shipped under the same name), so
+                # the record names what was read there, its digest and where that file came from in turn
                 self.state["init_from"] = {"path": str(cfg["init_from"]), "model": info.model, "scale": info.scale,
-                                           "step": info.metadata.get("step")}
+                                           "args": info.args, "step": info.metadata.get("step"),
+                                           "sha256": file_sha256(cfg["init_from"]),
+                                           "from": (info.metadata.get("state") or {}).get("init_from")}
             if init_weights is not None:
                 self.model.set_weights(init_weights)
             self.schedule = Schedule(cfg["lr"], cfg["schedule"], cfg["steps"], cfg["decay_every"],

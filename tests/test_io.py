@@ -113,3 +113,11 @@ def test_bad_files_and_decompression_bombs(tmp_path, rgb):
     with pytest.raises(SRError, match="exceeds the limit"):
         read_picture(good, max_pixels=100)
     assert read_picture(good, max_pixels=12 * 16).pixels.shape == (12, 16, 3)
+
+
+def test_file_sha256_matches_the_published_test_vector(tmp_path):
+    from srkit.io import file_sha256
+
+    path = tmp_path / "abc.bin"
+    path.write_bytes(b"abc")  # FIPS 180-2 example; chunk 2 makes it read in pieces
+    assert file_sha256(path, chunk=2) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

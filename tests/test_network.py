@@ -31,7 +31,10 @@ def test_weights_table_rows_come_from_the_model_cards(tmp_path):
              "training_data": {"images": 490, "rescale": [0.9, 0.8, 0.7, 0.6]},
              "initialised_from": {"path": "runs/FAST_x2/last.h5", "scale": 2, "step": 34133},
              "validation": {"psnr": None, "ssim": None, "step": None}}
-    for name, card in (("A", base), ("B", tuned)):
+    grown = {**base, "arguments": {"blocks": 32, "scale": 2},
+             "initialised_from": {"path": "weights/BALANCED_x2.h5", "scale": 2, "step": 3500,
+                                  "args": {"blocks": 24, "scale": 2}}}
+    for name, card in (("A", base), ("B", tuned), ("B2", grown)):
         (tmp_path / f"{name}.h5").write_bytes(b"")
         (tmp_path / f"{name}.json").write_text(json.dumps(card))
     (tmp_path / "C.h5").write_bytes(b"")
@@ -40,4 +43,5 @@ def test_weights_table_rows_come_from_the_model_cards(tmp_path):
                        "37.12 / 0.9568 (step 400) |")
     assert ("| 16 x 96, rescale 0.9/0.8/0.7/0.6 | l1, EMA 0.999 | FAST_x2/last.h5 (x2, step 34,133) |" in rows[1]
             and rows[1].endswith("| not validated |"))
-    assert rows[2].startswith("| C.h5 | (no model card) |")
+    assert "| FAST (blocks=32) |" in rows[2] and "| BALANCED_x2.h5 (blocks=24, x2, step 3,500) |" in rows[2]
+    assert rows[3].startswith("| C.h5 | (no model card) |")

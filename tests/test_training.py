@@ -15,6 +15,7 @@ from PIL import Image
 
 from conftest import ROOT, random_image, run_script, save_tiny_checkpoint
 from srkit import checkpoints
+from srkit.io import file_sha256
 from srkit.trainlog import read_log
 
 TINY = ["--model", "VDSR", "--model-args", '{"depth": 3, "filters": 8}', "--patch", "24", "--batch", "4",
@@ -334,7 +335,11 @@ def test_a_deeper_model_grows_from_trained_weights_and_starts_where_they_ended(d
     assert "new layers: block1_conv1, block1_conv2" in r.stderr
     b1, _ = checkpoints.load(tmp_path / "b1" / "last.h5")
     b2, info = checkpoints.load(tmp_path / "b2" / "last.h5")
-    assert info.args["blocks"] == 2 and info.metadata["state"]["init_from"]["step"] == 2
+    parent = info.metadata["state"]["init_from"]
+    assert info.args["blocks"] == 2 and parent["step"] == 2
+    # the record names what the path held then, so it survives the path later holding the grown model
+    assert parent["args"] == {"blocks": 1, "filters": 8, "scale": 2} and parent["from"] is None
+    assert parent["sha256"] == file_sha256(tmp_path / "b1" / "last.h5")
     x = np.random.default_rng(1).random((1, 9, 11, 3)).astype("float32")
     np.testing.assert_allclose(b2.predict(x, verbose=0), b1.predict(x, verbose=0), atol=1e-6)
     shrink = run_script("train.py", *base, "--model-args", '{"blocks": 1, "filters": 8}', "--steps", "1",
