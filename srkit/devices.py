@@ -66,4 +66,5 @@ def hardware():
     except Exception:  # some backends cannot list devices
         pass
     cpu = cpu_model()
-    return f"{platform.machine()} {os.cpu_count()} cpus{f' ({cpu})' if cpu else ''}; devices: {', '.join(map(str, devices)) or 'cpu'}"
+    cpu = f" ({cpu})" if cpu else ""
+    return f"{platform.machine()} {os.cpu_count()} cpus{cpu}; devices: {', '.join(map(str, devices)) or 'cpu'}"
