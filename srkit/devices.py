@@ -46,17 +46,24 @@ def setup_devices(cfg, log):
     return (strategy.scope() if strategy else contextlib.nullcontext()), n
 
 
-def cpu_model():
-    """The CPU's marketing name ("AMD EPYC", "Intel(R) Xeon(R) ...") where the
-    OS tells it, so wall times in cards can be compared across machines."""
+def cpuinfo_field(key):
+    """The value of the first ``key`` line of /proc/cpuinfo, whitespace
+    collapsed ("model name" -> "AMD EPYC"); "" where the OS has no such file
+    or line (non-Linux, some ARM kernels)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith(key):
                     return " ".join(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return platform.processor() or ""
+    return ""
+
+
+def cpu_model():
+    """The CPU's marketing name ("AMD EPYC", "Intel(R) Xeon(R) ...") where the
+    OS tells it, so wall times in cards can be compared across machines."""
+    return cpuinfo_field("model name") or platform.processor() or ""
 
 
 def hardware():

@@ -30,10 +30,9 @@ def native_bfloat16():
 
     if tf.config.list_logical_devices("GPU"):
         return True
-    try:
-        flags = next(ln for ln in open("/proc/cpuinfo") if ln.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return False
+    from .devices import cpuinfo_field
+
+    flags = cpuinfo_field("flags").split()  # none where unreadable: float32
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
