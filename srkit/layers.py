@@ -102,3 +102,32 @@ class BicubicUpsample(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package="srkit")
+class NarrowConv2D(keras.layers.Conv2D):
+    """A Conv2D for outputs of a few channels (an image): in float32, with
+    "same" padding and stride 1, it runs as a (kh x 1) convolution to
+    kw * filters channels, then a (1 x kw) block-diagonal one of ones that
+    adds the kw horizontal taps. Same weights, same function up to float32
+    summation order. Why: oneDNN's direct kernels vectorise over output
+    channels, so 3 of them leave most of each vector idle; SRCNN's 5x5
+    32 -> 3 output conv runs 2.5x faster at 1 MP this way. Other dtypes keep
+    the plain convolution (in bfloat16 each partial sum would be rounded)."""
+
+    def convolution_op(self, inputs, kernel):
+        kh, kw, cin, cout = kernel.shape
+        plain = (kw == 1 or self.compute_dtype != "float32" or self.padding != "same"
+                 or tuple(self.strides) != (1, 1) or tuple(self.dilation_rate) != (1, 1)
+                 or self.data_format != "channels_last" or self.groups != 1)
+        if plain:
+            return super().convolution_op(inputs, kernel)
+        import numpy as np
+
+        columns = ops.reshape(ops.transpose(kernel, (0, 2, 1, 3)), (kh, 1, cin, kw * cout))  # channel d*cout+o
+        taps = np.zeros((1, kw, kw, cout, cout), "float32")
+        for d in range(kw):
+            taps[0, d, d] = np.eye(cout)
+        # zero padding of the partial sums equals zero padding of the input (no bias inside)
+        partial = ops.conv(inputs, columns, padding="same")
+        return ops.conv(partial, ops.convert_to_tensor(taps.reshape(1, kw, kw * cout, cout)), padding="same")

@@ -18,7 +18,7 @@ import keras
 from keras import layers
 
 from .errors import SRError
-from .layers import DepthToSpace, Scale
+from .layers import DepthToSpace, NarrowConv2D, Scale
 
 MODELS = {}  # canonical name -> builder function
 # Dtype of the last convolution when its output is a residual added to the
@@ -102,7 +102,8 @@ def _finish(inputs, features, channels, name, global_residual, kernel=3):
     # exactly at the bicubic baseline instead of adding random noise to it.
     init = "zeros" if global_residual else "glorot_uniform"
     dtype = _RESIDUAL_DTYPE.get() if global_residual else "float32"
-    out = _conv(channels, kernel, "conv_out", dtype=dtype, kernel_initializer=init)(features)
+    out = NarrowConv2D(channels, kernel, padding="same", name="conv_out", dtype=dtype,
+                       kernel_initializer=init)(features)
     if global_residual:
         out = layers.Add(name="global_residual", dtype="float32")([inputs, out])
     return keras.Model(inputs, out, name=name)

@@ -70,6 +70,43 @@ def test_scale_layer_serializes_and_model_reloads_in_safe_mode(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
 
 
+@pytest.mark.parametrize("kernel", [(5, 5), (3, 3), (4, 2), (1, 5)])
+def test_narrow_conv_is_the_same_convolution_by_a_faster_route(kernel, monkeypatch):
+    """Output convs (``NarrowConv2D``) equal a plain Conv2D with the same
+    weights, at the zero-padded border and for even kernels too; in float32
+    they take the two-convolution route, in bfloat16 the plain one."""
+    rng = np.random.default_rng(5)
+    x = rng.random((2, 11, 13, 7), dtype=np.float32)
+    plain, narrow = keras.layers.Conv2D(3, kernel, padding="same"), layers.NarrowConv2D(3, kernel, padding="same")
+    for layer in (plain, narrow):
+        layer.build(x.shape)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in plain.weights]
+    plain.set_weights(weights)
+    narrow.set_weights(weights)
+    calls = []  # convolutions of the two-step route (the plain one runs in Keras's Conv2D)
+    conv = layers.ops.conv
+    monkeypatch.setattr(layers.ops, "conv", lambda *a, **k: calls.append(1) or conv(*a, **k))
+    want = keras.ops.convert_to_numpy(plain(x))
+    calls.clear()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(narrow(x)), want, rtol=1e-5, atol=2e-5)
+    assert len(calls) == (0 if kernel[1] == 1 else 2)
+    half = layers.NarrowConv2D(3, kernel, padding="same", dtype="mixed_bfloat16")
+    half.build(x.shape)
+    half.set_weights(weights)
+    calls.clear()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(half(x)).astype("float32"), want, rtol=0.05, atol=0.1)
+    assert not calls
+
+
+def test_models_with_narrow_output_convs_reload_in_safe_mode(tmp_path):
+    model = models.build("SRCNN")
+    assert isinstance(model.get_layer("conv_out"), layers.NarrowConv2D)
+    model.save(tmp_path / "srcnn.keras")
+    again = keras.saving.load_model(tmp_path / "srcnn.keras", safe_mode=True)
+    x = np.random.default_rng(3).random((1, 12, 10, 3), dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
+
+
 def test_residual_scaling_is_applied():
     x = np.ones((1, 2, 2, 4), dtype=np.float32)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(layers.Scale(0.1)(x)), 0.1 * x, rtol=1e-6)
