@@ -60,3 +60,15 @@ def test_bench_builds_models_with_the_arguments_given(tmp_path):
     assert "| FAST (blocks=1, filters=8) | x3 | 48² |" in r.stdout
     bad = run_script("bench.py", "--variant", "FAST", '{"scale": 2}')
     assert bad.returncode == 2 and "--scales" in bad.stderr
+
+
+def test_layer_timing_script_times_every_output_conv_both_ways_and_each_srcnn_layer():
+    import re
+
+    r = run_script("scripts/measure_layers.py", "--side", "48")
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name, shape in [("SRCNN", "5x5, 32"), ("VDSR", "3x3, 64"), ("SMALL", "3x3, 704"), ("LARGE", "3x3, 128")]:
+        assert re.search(rf"\| {name} \| {shape} -> 3 \| \d+\.\d{{4}} \| \d+\.\d{{4}} \| \d+\.\d{{2}}x \|", r.stdout)
+    assert f"SRCNN at 48x48, {resolve_precision('auto')}" in r.stdout
+    for layer in ("conv_1 (Conv2D)", "conv_2 (Conv2D)", "conv_out (NarrowConv2D) | float32", "whole model"):
+        assert layer in r.stdout
