@@ -76,5 +76,9 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--side", type=int, default=1000, help="map side in pixels (default 1000: 1 MP, as bench.py)")
     a = p.parse_args()
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        sys.exit(f"measure_layers.py times TensorFlow's kernels; KERAS_BACKEND is {keras.backend.backend()!r}")
     output_convs(a.side)
     srcnn_layers(a.side)

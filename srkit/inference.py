@@ -12,7 +12,7 @@ from . import tiling
 from .data import dihedral
 from .degradations import imresize, quantize
 
-_LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601: greyscale from the RGB a model returns
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601: greyscale from the RGB a model returns
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 
@@ -154,7 +154,7 @@ class Upscaler:
             # float64 copy of it took 7% of SRCNN's time at 1 MP
             y = np.asarray(y, np.float32)
             if grey:
-                y = y @ _LUMA.astype(np.float32)
+                y = y @ _LUMA
             return y if dtype.kind == "f" else _from_float(y, dtype)
 
         out = tiling.run_tiled(self._predict, lr, self.scale, self.upsampling, self.tile_for(lr.shape),

@@ -94,6 +94,24 @@ def test_self_ensemble_of_an_equivariant_model_is_the_model():
     assert a.shape == b.shape and np.abs(a.astype(int) - b).max() > 0
 
 
+def test_integer_and_grey_outputs_are_the_float_output_rounded():
+    """uint8/uint16 outputs are the float output rounded (to within one level
+    where float32 rounding meets a .5 boundary), grey is the luma of RGB."""
+    model = randomized("SRCNN")
+    up = Upscaler(model, 2, "pre")
+    rgb16 = random_image(20, 24, seed=2).astype(np.uint16) * 257
+    y = up(rgb16.astype(np.float32) / 65535)[0]
+    assert y.dtype == np.float32 and y.shape == (40, 48, 3)
+    diff = up(rgb16)[0].astype(np.int64) - np.floor(np.clip(y.astype(np.float64) * 65535, 0, 65535) + 0.5)
+    assert np.abs(diff).max() <= 1 and np.mean(diff == 0) > 0.99
+    grey = random_image(20, 24, 1, seed=1)
+    g = up(grey.astype(np.float32) / 255)[0]
+    rgb = up(np.repeat(grey.astype(np.float32)[..., None] / 255, 3, axis=2))[0]
+    np.testing.assert_allclose(g, rgb @ np.array([0.299, 0.587, 0.114]), atol=1e-6)
+    diff = up(grey)[0].astype(np.int64) - np.floor(np.clip(g.astype(np.float64) * 255, 0, 255) + 0.5)
+    assert np.abs(diff).max() <= 1 and np.mean(diff == 0) > 0.99
+
+
 def test_grey_alpha_16bit_and_api(tmp_path):
     model = randomized("SRCNN")
     grey = random_image(20, 24, 1, seed=1)

@@ -70,7 +70,7 @@ def test_scale_layer_serializes_and_model_reloads_in_safe_mode(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
 
 
-@pytest.mark.parametrize("kernel", [(5, 5), (3, 3), (4, 2), (1, 5)])
+@pytest.mark.parametrize("kernel", [(5, 5), (3, 3), (4, 2), (1, 5), (3, 1)])
 def test_narrow_conv_is_the_same_convolution_by_a_faster_route(kernel, monkeypatch):
     """Output convs (``NarrowConv2D``) equal a plain Conv2D with the same
     weights, at the zero-padded border and for even kernels too; in float32
