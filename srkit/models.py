@@ -89,8 +89,8 @@ def build(name, precision=None, **kwargs):
         _RESIDUAL_DTYPE.reset(token)
 
 
-def _conv(filters, kernel, name, activation=None, **kwargs):
-    return layers.Conv2D(filters, kernel, padding="same", activation=activation, name=name, **kwargs)
+def _conv(filters, kernel, name, activation=None, layer=layers.Conv2D, **kwargs):
+    return layer(filters, kernel, padding="same", activation=activation, name=name, **kwargs)
 
 
 def _finish(inputs, features, channels, name, global_residual, kernel=3):
@@ -102,8 +102,7 @@ def _finish(inputs, features, channels, name, global_residual, kernel=3):
     # exactly at the bicubic baseline instead of adding random noise to it.
     init = "zeros" if global_residual else "glorot_uniform"
     dtype = _RESIDUAL_DTYPE.get() if global_residual else "float32"
-    out = NarrowConv2D(channels, kernel, padding="same", name="conv_out", dtype=dtype,
-                       kernel_initializer=init)(features)
+    out = _conv(channels, kernel, "conv_out", layer=NarrowConv2D, dtype=dtype, kernel_initializer=init)(features)
     if global_residual:
         out = layers.Add(name="global_residual", dtype="float32")([inputs, out])
     return keras.Model(inputs, out, name=name)
