@@ -47,10 +47,14 @@ def main(argv=None):
                    "--showcase-images at the --showcase-scales here (the README's md_images/)")
     p.add_argument("--showcase-images", nargs="+", default=["butterfly", "comic", "zebra"])
     p.add_argument("--showcase-scales", nargs="+", type=int, default=[2, 4])
+    p.add_argument("--degrade", nargs="+", default=["clean"], choices=list(evaluation.benchdeg.DEGRADES),
+                   help="score on LR inputs degraded by these fixed, seeded recipes (srkit/benchdeg.py): one "
+                        "PSNR / SSIM column each; clean is the standard protocol")
     a = p.parse_args(argv)
     evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
                    None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
                    published=a.published, precisions=a.precision, ensemble=a.ensemble, readme_tag=a.readme_section,
+                   degrades=a.degrade,
                    showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None)
 
 

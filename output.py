@@ -41,13 +41,18 @@ def main(argv=None):
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto: bfloat16 where the hardware runs it natively "
                         "(GPU; CPU with AMX or AVX512_BF16), else float32")
+    p.add_argument("--denoise", type=float, default=None, metavar="S",
+                   help="0..1: strength of the real-photo restoration, by mixing the weights of the REAL model "
+                        "(1) and its clean twin of the same architecture (0)")
+    p.add_argument("--denoise-pair", default=None, metavar="FILE",
+                   help="with --denoise: the other checkpoint of the pair (default: found in --weights-dir)")
     p.add_argument("--weights-dir", default=str(ROOT / "weights"), help="where --model looks")
     p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
                    help="refuse inputs declaring more pixels than this (decompression bombs)")
     a = p.parse_args(argv)
     counts = upscale_files(a.input, a.output, a.weights, a.model, a.scale, a.format.lower(), a.overwrite,
                            a.recursive, a.compare, a.ensemble, a.tile, a.tile_overlap, int(a.max_pixels),
-                           a.weights_dir, precision=a.precision)
+                           a.weights_dir, precision=a.precision, denoise=a.denoise, denoise_pair=a.denoise_pair)
     return 1 if counts["failed"] else 0
 
 

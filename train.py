@@ -31,12 +31,16 @@ def parser():
     g = p.add_argument_group("model and data")
     g.add_argument("--model", default=None, help="registered model name (default VDSR)")
     g.add_argument("--model-args", default="{}", help='builder arguments as JSON, e.g. \'{"depth": 10}\'')
-    g.add_argument("--data", default=None, help="folder of training images, searched recursively "
-                   "(default data/DIV2K_train_HR)")
+    g.add_argument("--data", default=None, nargs="+", metavar="DIR", help="folders of training images, searched "
+                   "recursively (default data/DIV2K_train_HR)")
     g.add_argument("--scale", type=int, nargs="+", default=[2], help="one scale, or several to mix per batch")
     g.add_argument("--patch", type=int, default=64, help="HR patch side")
     g.add_argument("--batch", type=int, default=8)
-    g.add_argument("--degradation", choices=["bicubic", "seed"], default="bicubic")
+    g.add_argument("--degradation", choices=["bicubic", "seed", "real"], default="bicubic",
+                   help="LR synthesis: MATLAB bicubic (the benchmarks'), the original project's 'seed', or "
+                   "'real' (Real-ESRGAN-style blur, resize, noise and JPEG per patch; post-upsampling models)")
+    g.add_argument("--degradation-strength", default="medium", choices=["light", "medium", "strong"],
+                   help="with --degradation real: the preset of ranges in srkit/realdeg.py (strong: Real-ESRGAN's)")
     g.add_argument("--no-augment", dest="augment", action="store_false")
     g.add_argument("--rescale", type=float, nargs="+", metavar="F",
                    help="also train on every image shrunk by these factors (MATLAB bicubic), e.g. 0.9 0.8 0.7 0.6")
@@ -66,6 +70,8 @@ def parser():
     g.add_argument("--steps-per-execution", type=int, default=1)
     g = p.add_argument_group("validation, checkpoints, logs")
     g.add_argument("--val-data", default=None, help="benchmark folder name or path (default Set5)")
+    g.add_argument("--val-degrade", nargs="+", default=None, metavar="NAME",
+                   help="validate on the mean PSNR over these evaluate.py --degrade inputs (default: clean)")
     g.add_argument("--data-root", default=None, help="where --val-data lives (default $SR_DATA_ROOT, else evaluation/)")
     g.add_argument("--val-every", type=int, default=None, help="steps between validations (default 500)")
     g.add_argument("--no-val", action="store_true")

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from . import degradations
+from . import degradations, realdeg
 from .errors import SRError
 from .io import list_images, load_image
 
@@ -19,6 +19,10 @@ from .io import list_images, load_image
 # crop of the whole pre-upscaled image (the bicubic kernel reaches 2 LR pixels).
 MARGIN = 3
 SEED_INTERPOLATIONS = ("bilinear", "bicubic", "area", "lanczos")
+DEGRADATIONS = ("bicubic", "seed", "real")
+# LR pixels of context degraded around a 'real' patch and cropped away: the
+# blur kernels and resize filters of realdeg reach about ten LR pixels.
+REAL_MARGIN = 12
 
 
 def dihedral(img, k):
@@ -28,27 +32,34 @@ def dihedral(img, k):
 
 
 class PatchSampler:
-    """Random training batches from a folder of images (searched recursively).
+    """Random training batches from folders of images (searched recursively).
 
     ``upsampling`` "pre": input is the bicubic-enlarged LR patch (HR size);
     "post": input is the LR patch. ``degradation`` "bicubic" (MATLAB
     imresize, as evaluation) or "seed" (the original project's: area
-    downscale, random re-upscale, random scale in [2, 4]; pre only).
+    downscale, random re-upscale, random scale in [2, 4]; pre only) or
+    "real" (``realdeg``'s second-order blur/resize/noise/JPEG at
+    ``strength``, drawn per patch; post only).
     ``rescale``: factors < 1 at which every image also enters the set, shrunk
     with MATLAB bicubic (the scale augmentation of FSRCNN, VDSR and DRRN's
     291-image training): more, and finer, texture from the same photos.
     """
 
     def __init__(self, folder, scales=(2,), patch=64, batch=8, upsampling="pre", degradation="bicubic",
-                 seed=0, augment=True, workers=2, log=None, rescale=()):
+                 seed=0, augment=True, workers=2, log=None, rescale=(), strength="medium"):
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.scales = [int(s) for s in scales]
         self.patch, self.batch_size, self.seed, self.augment = int(patch), int(batch), int(seed), augment
         self.upsampling, self.degradation = upsampling, degradation
-        if degradation not in ("bicubic", "seed"):
-            raise SRError(f"unknown degradation '{degradation}' (use bicubic or seed)")
+        if degradation not in DEGRADATIONS:
+            raise SRError(f"unknown degradation '{degradation}' (use {', '.join(DEGRADATIONS)})")
         if degradation == "seed" and upsampling != "pre":
             raise SRError("the 'seed' degradation makes HR-size inputs: pre-upsampling models only")
+        if degradation == "real" and upsampling != "post":
+            raise SRError("the 'real' degradation makes LR-size inputs: post-upsampling models only")
+        self.strength = strength
+        if degradation == "real":
+            realdeg.preset(strength)  # an unknown name fails here, not in a worker thread
         if any(self.patch // s < 2 for s in self.scales):
             raise SRError(f"patch {self.patch} too small for x{max(self.scales)}")
         self.rescale = sorted({float(f) for f in rescale}, reverse=True)
@@ -56,7 +67,8 @@ class PatchSampler:
             raise SRError(f"rescale factors must lie in (0, 1), got {self.rescale}")
         self.images, self.lr = [], {s: [] for s in self.scales}
         self._pool = concurrent.futures.ThreadPoolExecutor(max(1, workers)) if workers else None
-        files = list_images(folder, recursive=True)
+        folders = [folder] if isinstance(folder, (str, bytes)) or not hasattr(folder, "__iter__") else list(folder)
+        files = [f for d in folders for f in list_images(d, recursive=True)]
         # Decoding, shrinking and degrading dominate start-up (minutes with
         # --rescale); numpy and Pillow release the GIL, so threads help, and
         # map() keeps file order so the set does not depend on timing.
@@ -74,8 +86,10 @@ class PatchSampler:
                 for s, lr in lrs.items():
                     self.lr[s].append(lr)
         if not self.images:
-            raise SRError(f"{folder}: no usable training image ({len(files)} found, {skipped} skipped)")
-        self.description = {"path": str(folder), "images": len(self.images) - copies, "skipped": skipped,
+            raise SRError(f"{', '.join(map(str, folders))}: no usable training image ({len(files)} found, "
+                          f"{skipped} skipped)")
+        path = str(folders[0]) if len(folders) == 1 else [str(d) for d in folders]
+        self.description = {"path": path, "images": len(self.images) - copies, "skipped": skipped,
                             "pixels": int(pixels)}
         if self.rescale:
             self.description.update(rescale=self.rescale, rescaled_copies=copies)
@@ -104,14 +118,17 @@ class PatchSampler:
         """(inputs, targets) float32 in [0, 1] for global ``step``: NHWC arrays."""
         rng = np.random.default_rng([self.seed, int(step)])
         scale = self.scales[rng.integers(len(self.scales))]
-        pairs = [self._pair(rng, scale) for _ in range(self.batch_size)]
+        pairs = [self._pair(rng, scale, (step, k)) for k in range(self.batch_size)]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
-    def _pair(self, rng, scale):
+    def _pair(self, rng, scale, where):
         idx = rng.integers(len(self.images))
         hr_img = self.images[idx]
         if self.degradation == "seed":
             x, y = self._seed_pair(rng, hr_img)
+        elif self.degradation == "real":
+            # its own generator per patch: the number of draws a degradation takes varies
+            x, y = self._real_pair(np.random.default_rng([self.seed, *where, 1]), rng, hr_img, scale)
         else:
             x, y = self._bicubic_pair(rng, idx, scale)
         if self.augment:
@@ -131,6 +148,18 @@ class PatchSampler:
         up = degradations.pre_upscale(window, scale)
         m = MARGIN * scale
         return up[m:m + lp * scale, m:m + lp * scale], y
+
+    def _real_pair(self, own, rng, hr_img, scale):
+        lp = self.patch // scale
+        h, w = hr_img.shape[0] // scale, hr_img.shape[1] // scale  # LR-pixel grid of the image
+        m = max(0, min(REAL_MARGIN, (min(h, w) - lp) // 2))
+        side = lp + 2 * m
+        i, j = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
+        window = hr_img[i * scale:(i + side) * scale, j * scale:(j + side) * scale]
+        lr = realdeg.degrade(own, window, scale, self.strength)
+        x = lr[m:m + lp, m:m + lp] / np.float32(255)
+        y = window[m * scale:(m + lp) * scale, m * scale:(m + lp) * scale] / np.float32(255)
+        return x, y
 
     def _seed_pair(self, rng, hr_img):
         import cv2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import degradations, metrics
+from . import benchdeg, degradations, metrics
 from .errors import SRError
 from .io import atomic_path, list_images, load_image
 
@@ -26,6 +26,7 @@ class Result:
     psnr: float
     ssim: float
     seconds: float
+    degrade: str = "clean"  # benchdeg's name of the LR input's degradation
 
 
 @dataclass
@@ -111,54 +112,82 @@ class _Runner:
         return self.upscalers[key](lr)[0]
 
 
-def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None, showcase=None):
-    """Score ``methods`` on each dataset x scale; returns a list of Result.
+def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None, showcase=None, degrades=("clean",)):
+    """Score ``methods`` on each dataset x scale x degradation of the LR input
+    (``benchdeg``; "clean" is the standard protocol); returns a list of Result.
 
     Inputs are all checked (folders, images, checkpoints) before any work so
     a bad path fails in seconds. With ``combined_dir``, writes one labelled
     HR | method... comparison per image into ``combined_dir/<dataset>_x<s>/``.
     ``showcase``: (folder, image stems, scales): zoomed crops of those images,
-    HR | bicubic | checkpoints, as ``folder/compare_<stem>_x<s>.png``.
+    HR | bicubic | checkpoints, as ``folder/compare_<stem>_x<s>.png`` (with
+    ``_<degrade>`` and the degraded input for the other degradations).
     """
-    from .visualize import save_side_by_side, save_zoomed_crops
-
     log = log or (lambda msg: print(msg, file=sys.stderr))
     loaded = []
     for name in datasets:
         label, folder = resolve_dataset(name, data_root)
         loaded.append((label, [(p, load_image(p)) for p in list_images(folder)]))
+    for degrade in degrades:
+        if degrade not in benchdeg.DEGRADES:
+            raise SRError(f"unknown degradation '{degrade}' (use {', '.join(benchdeg.DEGRADES)})")
     runner = _Runner(methods)
     results = []
     for label, images in loaded:
         for scale in scales:
-            active = [m for m in methods if m.kind in BASELINES or scale in m.scales]
-            scores = {m.label: [] for m in active}
-            seconds = {m.label: 0.0 for m in active}
-            for path, hr in images:
-                hr = degradations.modcrop(hr, scale)
-                if min(hr.shape[:2]) < 11 + 2 * scale:
-                    raise SRError(f"{path}: image too small for x{scale} evaluation ({hr.shape[1]}x{hr.shape[0]})")
-                lr = degradations.bicubic_lr(hr, scale)
-                panels = [("HR", hr)]
-                for m in active:
-                    start = time.perf_counter()
-                    sr = runner(m, lr, scale)
-                    seconds[m.label] += time.perf_counter() - start
-                    p, s = metrics.psnr_ssim(hr, sr, scale)
-                    scores[m.label].append((p, s))
-                    panels.append((f"{m.label} {p:.2f}/{s:.4f}", sr))
-                if combined_dir is not None:
-                    save_side_by_side(Path(combined_dir) / f"{label}_x{scale}" / f"{path.stem}.png", panels)
-                if showcase and path.stem in showcase[1] and scale in showcase[2]:
-                    shown = [(f"HR, x{scale} crop", hr)] + [
-                        (f"{m.label} {scores[m.label][-1][0]:.2f} dB", im)
-                        for m, (_, im) in zip(active, panels[1:]) if m.kind != "nearest"]
-                    save_zoomed_crops(Path(showcase[0]) / f"compare_{path.stem}_x{scale}.png", shown)
-            for m in active:
-                p, s = np.mean(scores[m.label], axis=0)
-                results.append(Result(label, scale, m.label, float(p), float(s), seconds[m.label]))
-                log(f"{label} x{scale} {m.label}: {p:.2f} dB / {s:.4f} ({seconds[m.label]:.1f} s)")
+            for degrade in degrades:
+                results += _score(runner, label, images, scale, degrade,
+                                  [m for m in methods if m.kind in BASELINES or scale in m.scales],
+                                  combined_dir, showcase, log)
     return results
+
+
+def _score(runner, label, images, scale, degrade, active, combined_dir, showcase, log):
+    from .visualize import save_side_by_side, save_zoomed_crops
+
+    scores = {m.label: [] for m in active}
+    seconds = {m.label: 0.0 for m in active}
+    tag = "" if degrade == "clean" else f"_{degrade}"
+    for path, hr in images:
+        hr = degradations.modcrop(hr, scale)
+        if min(hr.shape[:2]) < 11 + 2 * scale:
+            raise SRError(f"{path}: image too small for x{scale} evaluation ({hr.shape[1]}x{hr.shape[0]})")
+        lr = degradations.bicubic_lr(hr, scale) if degrade == "clean" else benchdeg.degraded_lr(
+            hr, scale, degrade, path.stem)
+        panels = [("HR", hr)]
+        for m in active:
+            start = time.perf_counter()
+            sr = runner(m, lr, scale)
+            seconds[m.label] += time.perf_counter() - start
+            p, s = metrics.psnr_ssim(hr, sr, scale)
+            scores[m.label].append((p, s))
+            panels.append((f"{m.label} {p:.2f}/{s:.4f}", sr))
+        if combined_dir is not None:
+            save_side_by_side(Path(combined_dir) / f"{label}_x{scale}{tag}" / f"{path.stem}.png", panels)
+        if showcase and path.stem in showcase[1] and scale in showcase[2]:
+            # a degraded input is shown too (its pixels enlarged), so the reader sees what went in
+            shown = [(f"HR, x{scale} crop", hr)] + [
+                (f"{degrade} input" if m.kind == "nearest" else f"{m.label} {scores[m.label][-1][0]:.2f} dB", im)
+                for m, (_, im) in zip(active, panels[1:]) if m.kind != "nearest" or degrade != "clean"]
+            save_zoomed_crops(Path(showcase[0]) / f"compare_{path.stem}_x{scale}{tag}.png", shown)
+    results = []
+    for m in active:
+        p, s = np.mean(scores[m.label], axis=0)
+        results.append(Result(label, scale, m.label, float(p), float(s), seconds[m.label], degrade))
+        log(f"{label} x{scale}{' ' + degrade if tag else ''} {m.label}: {p:.2f} dB / {s:.4f} "
+            f"({seconds[m.label]:.1f} s)")
+    return results
+
+
+def degrade_table(results):
+    """One row per dataset x scale x method, one PSNR / SSIM column per degradation."""
+    degrades = list(dict.fromkeys(r.degrade for r in results))
+    rows = list(dict.fromkeys((r.dataset, r.scale, r.model) for r in results))
+    cell = {(r.dataset, r.scale, r.model, r.degrade): f"{r.psnr:.2f} / {r.ssim:.4f}" for r in results}
+    lines = ["| Dataset | Scale | Model | " + " | ".join(degrades) + " |", "|---|---|---|" + "---|" * len(degrades)]
+    for d, sc, m in rows:
+        lines.append(f"| {d} | x{sc} | {m} | " + " | ".join(cell.get((d, sc, m, g), "-") for g in degrades) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(results):
@@ -168,7 +197,8 @@ def markdown_table(results):
         "|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r.dataset} | x{r.scale} | {r.model} | {r.psnr:.2f} | {r.ssim:.4f} | {r.seconds:.2f} |")
+        model = r.model if r.degrade == "clean" else f"{r.model} ({r.degrade})"
+        lines.append(f"| {r.dataset} | x{r.scale} | {model} | {r.psnr:.2f} | {r.ssim:.4f} | {r.seconds:.2f} |")
     return "\n".join(lines)
 
 
@@ -193,7 +223,9 @@ def pivot_table(results, published=False):
 
 def write_json(results, path):
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({"results": [asdict(r) for r in results]}, indent=2) + "\n")
+        # clean rows keep the layout of files written before --degrade existed
+        rows = [{k: v for k, v in asdict(r).items() if k != "degrade" or v != "clean"} for r in results]
+        tmp.write_text(json.dumps({"results": rows}, indent=2) + "\n")
 
 
 def update_readme(path, text, tag="results"):
@@ -211,7 +243,7 @@ def update_readme(path, text, tag="results"):
 
 def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
         json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False,
-        precisions=("float32",), showcase=None, ensemble=False, readme_tag="results"):
+        precisions=("float32",), showcase=None, ensemble=False, readme_tag="results", degrades=("clean",)):
     """evaluate.py's job: resolve inputs, score, print both tables, write the
     requested JSON / plot / comparisons / README section."""
     for s in scales:
@@ -219,10 +251,11 @@ def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights
             raise SRError(f"scale {s} not supported (use 2 to 8)")
     data_root = Path(data_root) if data_root else default_data_root()
     methods = resolve_methods(models, weights, weights_dir, precisions, ensemble)
-    results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log, showcase=showcase)
+    results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log, showcase=showcase,
+                       degrades=degrades)
     if not results:
         raise SRError("nothing evaluated: no method supports the requested scales")
-    table = pivot_table(results, published)
+    table = pivot_table(results, published) if list(degrades) == ["clean"] else degrade_table(results)
     print(table)
     print()
     print(markdown_table(results))

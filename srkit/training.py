@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 import keras
+import numpy as np
 
-from . import checkpoints, evaluation
+from . import checkpoints, evaluation, realdeg
 from .devices import hardware, setup_devices
 from .errors import SRError
 from .io import file_sha256
@@ -76,7 +77,7 @@ class Trainer:
         scope, self.devices = setup_devices(cfg, log)
         self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
                                     cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log,
-                                    cfg["rescale"])
+                                    cfg["rescale"], strength=cfg.get("strength", "medium"))
         self.run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded: a bad call leaves no folder
         keras.utils.set_random_seed(cfg["seed"])
         self.state = {"step": 0, "best_psnr": None, "best_ssim": None, "best_step": None, "wall_time_s": 0.0,
@@ -197,14 +198,16 @@ class Trainer:
         method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self.shipped_model(),
                                    upsampling=self.builder.upsampling)
         scale = self.cfg["scale"][0]
-        (r,) = evaluation.evaluate([self.cfg["val_data"]], [scale], [method], self.cfg["data_root"],
-                                   log=lambda m: None)
-        return r.psnr, r.ssim
+        found = evaluation.evaluate([self.cfg["val_data"]], [scale], [method], self.cfg["data_root"],
+                                    log=lambda m: None, degrades=self.cfg.get("val_degrade") or ["clean"])
+        return float(np.mean([r.psnr for r in found])), float(np.mean([r.ssim for r in found]))
 
     def save(self, name, with_optimizer=True, model=None):
         meta = {"step": self.state["step"], "best_psnr": self.state["best_psnr"],
                 "best_ssim": self.state["best_ssim"], "degradation": self.cfg["degradation"],
                 "data": self.sampler.description, "val_data": self.cfg["val_data"],
+                **({"degradation_settings": realdeg.describe(self.cfg["strength"])}
+                   if self.cfg["degradation"] == "real" else {}),
                 "batch": self.cfg["batch"], "patch": self.cfg["patch"], "loss": self.cfg["loss"],
                 "backend": keras.backend.backend(), "hardware": hardware(),
                 "precision": self.cfg["precision"], "state": self.state, "config": self.cfg}

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
                        "workers", "log_every", "lr", "patience", "rescale")
 DEFAULTS = {"model": "VDSR", "steps": 10000, "val_every": 500, "log_every": 100, "save_every_min": 5.0,
-            "val_data": "Set5", "data": str(ROOT / "data" / "DIV2K_train_HR"), "lr": 1e-4, "patience": 5,
+            "val_data": "Set5", "data": [str(ROOT / "data" / "DIV2K_train_HR")], "lr": 1e-4, "patience": 5,
             "rescale": []}
 
 
@@ -49,10 +49,17 @@ def train_from_args(a, model_args):
     else:
         cfg = {k: (v if v is not None else DEFAULTS.get(k)) for k, v in given.items()}
         cfg["data_root"] = cfg["data_root"] or str(evaluation.default_data_root())
-        if not Path(cfg["data"]).exists():
-            raise SRError(f"{cfg['data']}: training data folder does not exist (pass --data DIR, "
-                          "or download DIV2K with python data/download_div2k.py)")
+        for folder in cfg["data"]:
+            if not Path(folder).exists():
+                raise SRError(f"{folder}: training data folder does not exist (pass --data DIR, "
+                              "or download DIV2K with python data/download_div2k.py)")
+        from . import benchdeg
+
+        for name in a.val_degrade or ():
+            if name not in benchdeg.DEGRADES:
+                raise SRError(f"--val-degrade {name}: unknown (use {', '.join(benchdeg.DEGRADES)})")
         cfg.update(model_args=model_args, scale=a.scale, patch=a.patch, batch=a.batch, degradation=a.degradation,
+                   strength=a.degradation_strength, val_degrade=a.val_degrade or ["clean"],
                    augment=a.augment, seed=a.seed, loss=a.loss, schedule=a.schedule,
                    decay_every=a.decay_every, decay_rate=a.decay_rate, min_lr=a.min_lr, warmup=a.warmup,
                    plateau=a.plateau, clipnorm=a.clipnorm, ema=a.ema,
@@ -81,6 +88,10 @@ def resume_config(run_dir, overrides):
         raise SRError(f"{path}: resume checkpoint is {cfg['model']}, not {model}")
     cfg.setdefault("ema", 0.0)  # runs from before --ema existed
     cfg.setdefault("rescale", [])  # ... and before --rescale
+    cfg.setdefault("strength", "medium")  # ... and before --degradation real
+    cfg.setdefault("val_degrade", ["clean"])
+    if isinstance(cfg.get("data"), str):  # ... and before several --data folders
+        cfg["data"] = [cfg["data"]]
     cfg["resume"] = str(run_dir)
     return cfg
 
@@ -108,6 +119,7 @@ def model_card(model, info, source):
     return {
         "architecture": info.model, "arguments": info.args, "parameters": int(model.count_params()),
         "scale": info.scale, "degradation": meta.get("degradation"),
+        **({"degradation_settings": meta["degradation_settings"]} if meta.get("degradation_settings") else {}),
         "training_data": meta.get("data"), "steps": meta.get("step"), "batch": meta.get("batch"),
         "patch": meta.get("patch"), "loss": meta.get("loss"), "optimizer": "Adam",
         "learning_rate": {k: cfg.get(k) for k in ("lr", "schedule", "plateau", "patience", "warmup")},
@@ -117,6 +129,7 @@ def model_card(model, info, source):
         "backend": meta.get("backend"),
         "segments": state.get("segments"), "initialised_from": state.get("init_from"),
         "validation": {"data": meta.get("val_data"), "psnr": meta.get("best_psnr"), "ssim": meta.get("best_ssim"),
+                       **({"degrade": cfg["val_degrade"]} if cfg.get("val_degrade", ["clean"]) != ["clean"] else {}),
                        "step": state.get("best_step"),
                        "protocol": "Y channel, scale px shaved, MATLAB-bicubic LR (evaluate.py)"},
         "source": str(source),
@@ -177,7 +190,8 @@ def benchmark(a, model_args):
         if builder.upsampling not in samplers:
             samplers[builder.upsampling] = PatchSampler(data, a.scale[:1], a.patch, a.batch, builder.upsampling,
                                                         a.degradation, a.seed, a.augment, a.workers,
-                                                        log=lambda m: print(m, file=sys.stderr))
+                                                        log=lambda m: print(m, file=sys.stderr),
+                                                        strength=a.degradation_strength)
         sampler = samplers[builder.upsampling]
         t = time.perf_counter()
         for i in range(20):

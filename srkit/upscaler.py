@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import checkpoints
+from . import blend, checkpoints
 from .errors import SRError
 from .io import (DEFAULT_MAX_PIXELS, FORMATS, TMP_SUFFIX, Picture, is_image_path, list_images, read_picture,
                  to_8bit, write_picture)
@@ -18,14 +18,30 @@ from .io import (DEFAULT_MAX_PIXELS, FORMATS, TMP_SUFFIX, Picture, is_image_path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def choose_weights(weights_dir, name=None, scale=None):
+def choose_weights(weights_dir, name=None, scale=None, real=False):
     """The shipped checkpoint to use: among those matching ``name`` (stem or
-    architecture) and ``scale`` (default 2), the best recorded validation PSNR."""
+    architecture) and ``scale`` (default 2), the best recorded validation PSNR
+    (``real``: among real-degradation models; else among clean ones unless
+    only real ones match ``name``: their validation scores differ in kind)."""
+    from .blend import is_real
+
     found = checkpoints.find(weights_dir, name, scale or (None if name else 2))
+    found = [(p, i) for p, i in found if is_real(i) == real] or ([] if real or not name else found)
+    if real:  # for --denoise: one that has its clean twin beside it, where any has
+        found = [(p, i) for p, i in found if _has_partner(p, weights_dir)] or found
     if not found:
-        what = " ".join(filter(None, [name, f"x{scale or 2}" if scale or not name else None]))
+        what = " ".join(filter(None, ["real-degradation" if real else None, name,
+                                      f"x{scale or 2}" if scale or not name else None]))
         raise SRError(f"{weights_dir}: no {what} checkpoint found; pass --weights FILE.h5 or train one with train.py")
     return max(found, key=lambda pi: float(pi[1].metadata.get("best_psnr") or 0.0))[0]
+
+
+def _has_partner(path, weights_dir):
+    try:
+        blend.partner(path, weights_dir)
+        return True
+    except SRError:
+        return False
 
 
 def plan(input_path, output_dir, scale, fmt="png", recursive=False):
@@ -70,8 +86,11 @@ def _compare(path, lr, sr, scale):
 
 def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=None, fmt="png", overwrite=False,
                   recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
-                  max_pixels=DEFAULT_MAX_PIXELS, weights_dir=ROOT / "weights", log=None, precision="auto"):
+                  max_pixels=DEFAULT_MAX_PIXELS, weights_dir=ROOT / "weights", log=None, precision="auto",
+                  denoise=None, denoise_pair=None):
     """Upscale every image under ``input_path`` into ``output_dir``.
+    ``denoise`` S in [0, 1]: interpolate the chosen real-degradation model
+    with its clean twin (``blend``; ``denoise_pair`` names the other file).
     Returns a dict of counts: done, skipped, failed."""
     from tqdm import tqdm
 
@@ -80,9 +99,19 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     if fmt != "same" and fmt not in FORMATS:
         raise SRError(f"unknown output format '{fmt}' (png, jpg, webp, tif, bmp or same)")
-    weights = Path(weights) if weights else choose_weights(weights_dir, model_name, scale)
+    if denoise is not None:
+        blend.check_strength(denoise)  # before any model is loaded
+    weights = Path(weights) if weights else choose_weights(weights_dir, model_name, scale, real=denoise is not None)
     precision = resolve_precision(precision)
-    up, info = Upscaler.from_checkpoint(weights, scale, precision, tile=tile, overlap=overlap, ensemble=ensemble)
+    if denoise is None:
+        up, info = Upscaler.from_checkpoint(weights, scale, precision, tile=tile, overlap=overlap, ensemble=ensemble)
+    else:
+        from . import models
+
+        pair = Path(denoise_pair) if denoise_pair else blend.partner(weights, weights_dir)
+        model, info = blend.load_blend(weights, pair, denoise, precision)
+        up = Upscaler(model, scale or info.scales[0], models.get_builder(info.model).upsampling, tile=tile,
+                      overlap=overlap, ensemble=ensemble)
     if up.scale not in info.scales:
         raise SRError(f"{weights}: trained for x{'/x'.join(map(str, info.scales))}, not x{up.scale}")
     pairs = plan(input_path, output_dir, up.scale, fmt, recursive)
@@ -90,7 +119,9 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     _remove_stale_temp_files(output_dir, log)
     counts = {"done": 0, "skipped": 0, "failed": 0}
     out_pixels, start = 0, time.perf_counter()
-    log(f"{len(pairs)} image(s), x{up.scale} with {weights.name} ({info.model}, {precision}{', self-ensemble' if ensemble else ''})")
+    mix = f", denoise {float(denoise):g} with {Path(pair).name}" if denoise is not None else ""
+    log(f"{len(pairs)} image(s), x{up.scale} with {weights.name} ({info.model}, {precision}"
+        f"{', self-ensemble' if ensemble else ''}{mix})")
     for src, dst in tqdm(pairs, unit="img", disable=None, file=sys.stderr):
         if dst.resolve() in inputs:
             log(f"failed: {src}: output {dst} would overwrite an input image; choose another --output")

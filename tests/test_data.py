@@ -135,3 +135,32 @@ def test_rescale_adds_matlab_bicubic_shrunk_copies(folder):
 def test_rescale_factors_must_shrink(folder, bad):
     with pytest.raises(SRError, match="rescale factors must lie in"):
         PatchSampler(folder, [2], patch=30, workers=0, rescale=bad)
+
+
+def test_real_degradation_pairs_are_aligned_lr_hr_patches_and_pure_in_step(folder, tmp_path):
+    extra = tmp_path / "more"
+    extra.mkdir()
+    Image.fromarray(random_image(70, 64, seed=9)).save(extra / "c.png")
+    kw = dict(scales=[2], patch=24, batch=5, upsampling="post", degradation="real", seed=3, strength="medium")
+    s = PatchSampler([folder, extra], workers=0, **kw)
+    assert s.description["images"] == 3 and s.description["path"] == [str(folder), str(extra)]
+    x, y = s.batch(11)
+    assert x.shape == (5, 12, 12, 3) and y.shape == (5, 24, 24, 3)
+    threaded = PatchSampler([folder, extra], workers=2, **kw)
+    stream = threaded.stream(10)
+    for step in (10, 11, 12):
+        xs, ys = next(stream)
+        xa, ya = s.batch(step)
+        np.testing.assert_array_equal(xs, xa)
+        np.testing.assert_array_equal(ys, ya)
+    # degraded, but still the same content at LR size: close to the clean LR of its own HR patch
+    for xi, yi in zip(x, y):
+        clean = degradations.imresize(np.round(yi * 255).astype(np.uint8), output_shape=(12, 12)) / 255.0
+        assert np.abs(xi - clean).mean() < 0.15
+
+
+def test_real_degradation_is_refused_for_pre_upsampling_and_unknown_strengths(folder):
+    with pytest.raises(SRError, match="post-upsampling models only"):
+        PatchSampler(folder, degradation="real", workers=0)
+    with pytest.raises(SRError, match="unknown degradation strength"):
+        PatchSampler(folder, upsampling="post", degradation="real", strength="max", workers=0)

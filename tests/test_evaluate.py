@@ -163,3 +163,40 @@ def test_showcase_crops_where_bicubic_misses_most(tmp_path):
     assert [p.name for p in (tmp_path / "show").iterdir()] == ["compare_b_x3.png"]
     shown = np.asarray(Image.open(tmp_path / "show" / "compare_b_x3.png"))
     assert shown.shape[1] == 2 * 36 * 3 + 4  # HR and bicubic (nearest left out), 36-px crops zoomed 3x
+
+
+def test_degraded_inputs_score_like_an_independent_computation(small_dataset, tmp_path):
+    import io
+
+    from srkit import degradations, metrics
+
+    methods = [evaluation.Method("bicubic", "bicubic")]
+    res = evaluation.evaluate([str(small_dataset)], [2], methods, tmp_path, degrades=["clean", "jpeg50"])
+    clean = evaluation.evaluate([str(small_dataset)], [2], methods, tmp_path)
+    assert [(r.degrade, r.model) for r in res] == [("clean", "bicubic"), ("jpeg50", "bicubic")]
+    assert res[0].psnr == clean[0].psnr
+    scores = []
+    for name in ("a.png", "b_grey.png"):
+        hr = degradations.modcrop(np.asarray(Image.open(small_dataset / name)), 2)
+        buf = io.BytesIO()
+        Image.fromarray(degradations.bicubic_lr(hr, 2)).save(buf, format="JPEG", quality=50)
+        lr = np.asarray(Image.open(io.BytesIO(buf.getvalue())))
+        scores.append(metrics.psnr_ssim(hr, degradations.bicubic_upscale(lr, 2), 2)[0])
+    assert res[1].psnr == pytest.approx(np.mean(scores), abs=1e-9)
+    assert res[1].psnr < res[0].psnr
+
+
+def test_degrade_table_and_json_keep_clean_rows_as_before(small_dataset, tmp_path):
+    out = tmp_path / "d.json"
+    r = run_script("evaluate.py", "--models", "bicubic", "nearest", "--datasets", small_dataset, "--scales", 2,
+                   "--degrade", "clean", "noise10", "camera", "--json", out, "--no-plot", "--no-combined",
+                   "--showcase", tmp_path / "show", "--showcase-images", "a", "--showcase-scales", "2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| Dataset | Scale | Model | clean | noise10 | camera |" in r.stdout
+    rows = json.loads(out.read_text())["results"]
+    assert [row.get("degrade", "clean") for row in rows] == ["clean"] * 2 + ["noise10"] * 2 + ["camera"] * 2
+    assert all("degrade" not in row for row in rows[:2])
+    assert sorted(p.name for p in (tmp_path / "show").iterdir()) == [
+        "compare_a_x2.png", "compare_a_x2_camera.png", "compare_a_x2_noise10.png"]
+    bad = run_script("evaluate.py", "--models", "bicubic", "--datasets", small_dataset, "--degrade", "jpeg10")
+    assert bad.returncode != 0 and "invalid choice: 'jpeg10'" in bad.stderr

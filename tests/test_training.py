@@ -426,3 +426,36 @@ def test_ema_resumes_exactly_under_jax(data, tmp_path):
     _one_line_error(run_script("train.py", "--resume", tmp_path / "split", "--steps", "6", "--ema", "0.9", env=env),
                     "--ema is fixed for a run")
     _one_line_error(run_script("train.py", *TINY, "--data", data / "train", "--ema", "1.5"), "--ema 1.5")
+
+
+def test_real_degradation_resumes_exactly_and_the_card_names_its_settings(data, tmp_path):
+    args = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
+            "--log-every", "3", "--val-every", "6", "--data", data / "train", data / "Val", "--data-root", data,
+            "--val-data", "Val", "--degradation", "real", "--degradation-strength", "strong",
+            "--val-degrade", "clean", "jpeg50", "--lr", "1e-3"]
+    r = run_script("train.py", *args, "--steps", "6", "--run-dir", tmp_path / "full")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_script("train.py", *args, "--steps", "3", "--run-dir", tmp_path / "split")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_script("train.py", "--resume", tmp_path / "split", "--steps", "6")
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, info = _weights(tmp_path / "full" / "last.h5")
+    b, _ = _weights(tmp_path / "split" / "last.h5")
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 1e-6
+    meta = info.metadata
+    assert meta["degradation"] == "real" and meta["degradation_settings"]["strength"] == "strong"
+    assert meta["data"]["path"] == [str(data / "train"), str(data / "Val")] and meta["data"]["images"] == 6
+    # validation is the mean over the asked degradations, through evaluate's own code
+    from srkit import evaluation
+
+    found = evaluation.evaluate(["Val"], [2], [evaluation.Method("m", "checkpoint", tmp_path / "full" / "best.h5",
+                                                                 (2,))], data, degrades=["clean", "jpeg50"])
+    assert meta["best_psnr"] == pytest.approx(np.mean([f.psnr for f in found]), abs=1e-4)
+    r = run_script("train.py", "--export", tmp_path / "full", "--to", tmp_path / "w.h5")
+    assert r.returncode == 0, r.stderr[-2000:]
+    card = json.loads((tmp_path / "w.json").read_text())
+    assert card["degradation"] == "real" and card["degradation_settings"]["first"]["sigma"] == [0.2, 3.0]
+    assert card["validation"]["degrade"] == ["clean", "jpeg50"]
+    _one_line_error(run_script("train.py", *TINY, "--data", data / "train", "--degradation", "real", "--no-val",
+                               "--run-dir", tmp_path / "pre"), "post-upsampling models only")
+    assert not (tmp_path / "pre").exists()
