@@ -180,10 +180,12 @@ def benchmark(a, model_args):
     names = a.bench_models or list(models.MODELS)
     precision = _precision(a) or "float32"
     keras.config.set_dtype_policy(precision)
+    strength = f" ({a.degradation_strength})" if a.degradation == "real" else ""
     print(f"backend {keras.backend.backend()}, {precision}, batch {a.batch}, patch {a.patch}, x{a.scale[0]}, "
-          f"{a.bench_steps} steps, data {data}")
-    print("| Model | step s (repeated batch) | step s (pipeline) | ratio | steps/s | HR MP/s | pipeline batches/s |")
-    print("|---|---|---|---|---|---|---|")
+          f"{a.bench_steps} steps, degradation {a.degradation}{strength}, data {' '.join(map(str, data))}")
+    print("| Model | step s (repeated batch) | step s (pipeline) | ratio | steps/s | HR MP/s | pipeline batches/s "
+          "| data s/batch, 1 thread | data / model time |")
+    print("|---|---|---|---|---|---|---|---|---|")
     samplers = {}
     for name in names:
         builder = models.get_builder(name)
@@ -203,5 +205,5 @@ def benchmark(a, model_args):
         real = _median_fit_step(model, sampler.stream(1000), a.bench_steps)
         mp = a.batch * (a.patch // a.scale[0] * a.scale[0]) ** 2 / 1e6
         print(f"| {builder.model_name} | {repeated:.4f} | {real:.4f} | {real / repeated:.3f} | {1 / real:.2f} "
-              f"| {mp / real:.3f} | {pipe:.1f} |", flush=True)
+              f"| {mp / real:.3f} | {pipe:.1f} | {1 / pipe:.4f} | {1 / pipe / repeated:.3f} |", flush=True)
     return 0

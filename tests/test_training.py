@@ -459,3 +459,15 @@ def test_real_degradation_resumes_exactly_and_the_card_names_its_settings(data, 
     _one_line_error(run_script("train.py", *TINY, "--data", data / "train", "--degradation", "real", "--no-val",
                                "--run-dir", tmp_path / "pre"), "post-upsampling models only")
     assert not (tmp_path / "pre").exists()
+
+
+def test_benchmark_reports_data_time_against_model_time_with_real_degradation(data):
+    r = run_script("train.py", "--benchmark", "--bench-models", "FAST", "--model-args", '{"blocks": 1, "filters": 8}',
+                   "--bench-steps", "2", "--batch", "2", "--patch", "24", "--data", data / "train",
+                   "--degradation", "real", "--workers", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "degradation real (medium)" in r.stdout
+    (row,) = [ln for ln in r.stdout.splitlines() if ln.startswith("| FAST |")]
+    cells = [float(c) for c in row.strip("|").split("|")[1:]]
+    assert len(cells) == 8 and all(c > 0 for c in cells)
+    assert cells[7] == pytest.approx(cells[6] / cells[0], rel=0.01)  # data s/batch over model s/step
