@@ -7,7 +7,8 @@ benchmark sees the same inputs:
 
   clean    the standard MATLAB-bicubic LR
   jpeg75   that LR saved as JPEG, quality 75 (Pillow, default 4:2:0 chroma)
-  jpeg50   the same at quality 50
+  jpeg50   the same at quality 50 (jpeg90 and jpeg95 likewise: the light
+           compression of most photos and web images)
   noise10  Gaussian noise, sigma 10/255, added to the LR, then rounded
   camera   Gaussian blur sigma 1.0 on the HR before the downscale, then
            Gaussian noise sigma 5/255 and JPEG quality 80 on the LR
@@ -21,7 +22,8 @@ import numpy as np
 from . import degradations
 from .errors import SRError
 
-DEGRADES = ("clean", "jpeg75", "jpeg50", "noise10", "camera")
+DEGRADES = ("clean", "jpeg75", "jpeg50", "noise10", "camera", "jpeg90", "jpeg95")
+JPEG_QUALITY = {"jpeg95": 95, "jpeg90": 90, "jpeg75": 75, "jpeg50": 50}
 CAMERA_BLUR_SIGMA = 1.0
 
 
@@ -74,10 +76,8 @@ def degraded_lr(hr, scale, degrade, name=""):
         lr = degradations.bicubic_lr(gaussian_blur(hr, CAMERA_BLUR_SIGMA), scale)
         return pillow_jpeg(add_noise(lr, 5.0, rng), 80)
     lr = degradations.bicubic_lr(hr, scale)
-    if degrade == "jpeg75":
-        return pillow_jpeg(lr, 75)
-    if degrade == "jpeg50":
-        return pillow_jpeg(lr, 50)
+    if degrade in JPEG_QUALITY:
+        return pillow_jpeg(lr, JPEG_QUALITY[degrade])
     if degrade == "noise10":
         return add_noise(lr, 10.0, rng)
     return lr

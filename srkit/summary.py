@@ -70,9 +70,12 @@ def weights_table(weights_dir):
         origin = _origin(parent, c["arguments"]) if parent else "scratch"
         rescale = (c.get("training_data") or {}).get("rescale")
         data = f", rescale {'/'.join(f'{f:g}' for f in rescale)}" if rescale else ""
+        if c.get("degradation") == "real":  # the other LR synthesis, and what its validation averaged
+            data += f", real degradation ({(c.get('degradation_settings') or {}).get('strength', '?')})"
         ema = f", EMA {c['weight_average_decay']:g}" if c.get("weight_average_decay") else ""
         val = c["validation"]
-        scored = (f"{val['psnr']:.2f} / {val['ssim']:.4f} (step {val['step']:,})" if val.get("psnr") is not None
+        over = f", mean of {'/'.join(val['degrade'])}" if val.get("degrade") else ""
+        scored = (f"{val['psnr']:.2f} / {val['ssim']:.4f} (step {val['step']:,}{over})" if val.get("psnr") is not None
                   else "not validated")
         lines.append(
             f"| {path.name} | {label(c['architecture'], c['arguments'])} | {c['parameters']:,} | "

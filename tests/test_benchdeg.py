@@ -23,7 +23,7 @@ def test_clean_is_the_standard_lr():
     np.testing.assert_array_equal(benchdeg.degraded_lr(hr, 2, "clean", "a"), degradations.bicubic_lr(hr, 2))
 
 
-@pytest.mark.parametrize("name,quality", [("jpeg75", 75), ("jpeg50", 50)])
+@pytest.mark.parametrize("name,quality", [("jpeg95", 95), ("jpeg90", 90), ("jpeg75", 75), ("jpeg50", 50)])
 @pytest.mark.parametrize("channels", [3, 1])
 def test_jpeg_is_pillows_round_trip_of_the_standard_lr(name, quality, channels):
     hr = random_image(64, 60, channels, seed=2)

@@ -34,7 +34,9 @@ def test_weights_table_rows_come_from_the_model_cards(tmp_path):
     grown = {**base, "arguments": {"blocks": 32, "scale": 2},
              "initialised_from": {"path": "weights/BALANCED_x2.h5", "scale": 2, "step": 3500,
                                   "args": {"blocks": 24, "scale": 2}}}
-    for name, card in (("A", base), ("B", tuned), ("B2", grown)):
+    real = {**base, "degradation": "real", "degradation_settings": {"strength": "medium"},
+            "validation": {"psnr": 32.5, "ssim": 0.87, "step": 900, "degrade": ["clean", "jpeg75"]}}
+    for name, card in (("A", base), ("B", tuned), ("B2", grown), ("B3", real)):
         (tmp_path / f"{name}.h5").write_bytes(b"")
         (tmp_path / f"{name}.json").write_text(json.dumps(card))
     (tmp_path / "C.h5").write_bytes(b"")
@@ -44,4 +46,6 @@ def test_weights_table_rows_come_from_the_model_cards(tmp_path):
     assert ("| 16 x 96, rescale 0.9/0.8/0.7/0.6 | l1, EMA 0.999 | FAST_x2/last.h5 (x2, step 34,133) |" in rows[1]
             and rows[1].endswith("| not validated |"))
     assert "| FAST (blocks=32) |" in rows[2] and "| BALANCED_x2.h5 (blocks=24, x2, step 3,500) |" in rows[2]
-    assert rows[3].startswith("| C.h5 | (no model card) |")
+    assert "| 16 x 96, real degradation (medium) |" in rows[3]
+    assert rows[3].endswith("| 32.50 / 0.8700 (step 900, mean of clean/jpeg75) |")
+    assert rows[4].startswith("| C.h5 | (no model card) |")

@@ -139,3 +139,18 @@ def test_describe_names_every_range_and_unknown_strength_is_refused():
     assert d["strength"] == "medium" and d["first"]["jpeg_quality"] == (50, 95) and "clean" in d
     with pytest.raises(Exception, match="unknown degradation strength 'harsh'"):
         realdeg.preset("harsh")
+
+
+@pytest.mark.parametrize("quality", [10, 30, 50, 75, 90, 95, 100])
+def test_jpeg_quality_is_read_back_from_files_of_two_encoders(tmp_path, quality):
+    from srkit import jpegq
+
+    img = random_image(32, 32, seed=8)
+    Image.fromarray(img).save(tmp_path / "p.jpg", quality=quality)
+    (tmp_path / "c.jpg").write_bytes(realdeg.jpeg_bytes(img, quality))
+    assert jpegq.estimate_quality(tmp_path / "p.jpg") == quality
+    assert jpegq.estimate_quality(tmp_path / "c.jpg") == quality
+    Image.fromarray(img).save(tmp_path / "p.png")
+    assert jpegq.estimate_quality(tmp_path / "p.png") is None
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff junk")
+    assert jpegq.estimate_quality(tmp_path / "bad.jpg") is None
