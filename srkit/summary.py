@@ -97,3 +97,34 @@ def _source(path):
     """A parent checkpoint's name; a run's last.h5/best.h5 keeps its run folder."""
     path = Path(path)
     return f"{path.parent.name}/{path.name}" if path.name in ("last.h5", "best.h5") else path.name
+
+
+def choice_table(weights_dir, results_json, bench_json):
+    """"Which model": one row per shipped checkpoint with its Set5/Set14 PSNR
+    (from evaluate.py's JSON) beside its measured seconds per output
+    megapixel (from bench.py's JSON, same architecture, arguments and scale)
+    and parameters: quality and speed in one place, from the files that hold them."""
+    results = json.loads(Path(results_json).read_text())["results"]
+    bench = json.loads(Path(bench_json).read_text())
+    psnr = {(r["model"], r["dataset"], r["scale"]): r["psnr"] for r in results if r.get("degrade", "clean") == "clean"}
+    lines = ["| Checkpoint | Model | Scale | Params | Set5 PSNR | Set14 PSNR | s per output MP |",
+             "|---|---|---|---|---|---|---|"]
+    for path in sorted(Path(weights_dir).glob("*.h5"), key=lambda p: (_card(p).get("scale", 0), p.stem)):
+        c = _card(path)
+        if not c:
+            continue
+        args = {k: v for k, v in c["arguments"].items() if k != "scale"}
+        secs = [r["seconds"] for r in bench["results"] if r["model"] == c["architecture"] and r["scale"] == c["scale"]
+                and r["out_size"] == 1000 and {k: v for k, v in (r.get("args") or {}).items() if k != "scale"} == args]
+        cells = [f"{psnr[(path.stem, d, c['scale'])]:.2f}" if (path.stem, d, c["scale"]) in psnr else "-"
+                 for d in ("Set5", "Set14")]
+        speed = f"{secs[0]:.2f}" if secs else "-"
+        real = " (real photos)" if c.get("degradation") == "real" else ""
+        lines.append(f"| {path.stem}{real} | {label(c['architecture'], c['arguments'])} | x{c['scale']} | "
+                     f"{c['parameters']:,} | {cells[0]} | {cells[1]} | {speed} |")
+    return "\n".join(lines)
+
+
+def _card(path):
+    card = Path(path).with_suffix(".json")
+    return json.loads(card.read_text()) if card.exists() else {}

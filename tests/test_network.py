@@ -49,3 +49,26 @@ def test_weights_table_rows_come_from_the_model_cards(tmp_path):
     assert "| 16 x 96, real degradation (medium) |" in rows[3]
     assert rows[3].endswith("| 32.50 / 0.8700 (step 900, mean of clean/jpeg75) |")
     assert rows[4].startswith("| C.h5 | (no model card) |")
+
+
+def test_choice_table_joins_cards_results_and_bench(tmp_path):
+    import json
+
+    from srkit.summary import choice_table
+
+    card = {"architecture": "FAST", "arguments": {"blocks": 3, "scale": 4}, "parameters": 999, "scale": 4}
+    (tmp_path / "F_x4.h5").write_bytes(b"")
+    (tmp_path / "F_x4.json").write_text(json.dumps(card))
+    (tmp_path / "R_x4.h5").write_bytes(b"")
+    (tmp_path / "R_x4.json").write_text(json.dumps({**card, "degradation": "real"}))
+    (tmp_path / "r.json").write_text(json.dumps({"results": [
+        {"dataset": "Set5", "scale": 4, "model": "F_x4", "psnr": 31.234},
+        {"dataset": "Set14", "scale": 4, "model": "F_x4", "psnr": 28.0},
+        {"dataset": "Set14", "scale": 4, "model": "R_x4", "psnr": 27.0, "degrade": "jpeg50"}]}))
+    (tmp_path / "b.json").write_text(json.dumps({"results": [
+        {"model": "FAST", "args": {}, "scale": 4, "out_size": 1000, "seconds": 9.0},
+        {"model": "FAST", "args": {"blocks": 3}, "scale": 4, "out_size": 256, "seconds": 0.1},
+        {"model": "FAST", "args": {"blocks": 3}, "scale": 4, "out_size": 1000, "seconds": 0.126}]}))
+    rows = choice_table(tmp_path, tmp_path / "r.json", tmp_path / "b.json").splitlines()
+    assert rows[2] == "| F_x4 | FAST (blocks=3) | x4 | 999 | 31.23 | 28.00 | 0.13 |"
+    assert rows[3] == "| R_x4 (real photos) | FAST (blocks=3) | x4 | 999 | - | - | 0.13 |"
