@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blend, checkpoints
+from . import autopick, blend, checkpoints
 from .errors import SRError
 from .io import (DEFAULT_MAX_PIXELS, FORMATS, TMP_SUFFIX, Picture, is_image_path, list_images, read_picture,
                  to_8bit, write_picture)
@@ -34,6 +34,14 @@ def choose_weights(weights_dir, name=None, scale=None, real=False):
                                       f"x{scale or 2}" if scale or not name else None]))
         raise SRError(f"{weights_dir}: no {what} checkpoint found; pass --weights FILE.h5 or train one with train.py")
     return max(found, key=lambda pi: float(pi[1].metadata.get("best_psnr") or 0.0))[0]
+
+
+def _auto_real(weights_dir, scale):
+    """The real-degradation checkpoint a plain run uses for JPEG inputs, or None."""
+    try:
+        return choose_weights(weights_dir, None, scale, real=True)
+    except SRError:
+        return None
 
 
 def _has_partner(path, weights_dir):
@@ -101,6 +109,7 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
         raise SRError(f"unknown output format '{fmt}' (png, jpg, webp, tif, bmp or same)")
     if denoise is not None:
         blend.check_strength(denoise)  # before any model is loaded
+    explicit = weights is not None
     weights = Path(weights) if weights else choose_weights(weights_dir, model_name, scale, real=denoise is not None)
     precision = resolve_precision(precision)
     if denoise is None:
@@ -114,6 +123,7 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
                       overlap=overlap, ensemble=ensemble)
     if up.scale not in info.scales:
         raise SRError(f"{weights}: trained for x{'/x'.join(map(str, info.scales))}, not x{up.scale}")
+    auto = _auto_real(weights_dir, up.scale) if not (explicit or model_name or denoise is not None) else None
     pairs = plan(input_path, output_dir, up.scale, fmt, recursive)
     inputs = {src.resolve() for src, _ in pairs}
     _remove_stale_temp_files(output_dir, log)
@@ -121,7 +131,9 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     out_pixels, start = 0, time.perf_counter()
     mix = f", denoise {float(denoise):g} with {Path(pair).name}" if denoise is not None else ""
     log(f"{len(pairs)} image(s), x{up.scale} with {weights.name} ({info.model}, {precision}"
-        f"{', self-ensemble' if ensemble else ''}{mix})")
+        f"{', self-ensemble' if ensemble else ''}{mix})"
+        + (f"; JPEG inputs of quality <= {autopick.REAL_AT_OR_BELOW} with {auto.name}" if auto else ""))
+    real_up = None
     for src, dst in tqdm(pairs, unit="img", disable=None, file=sys.stderr):
         if dst.resolve() in inputs:
             log(f"failed: {src}: output {dst} would overwrite an input image; choose another --output")
@@ -132,9 +144,16 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
             continue
         try:
             pic = read_picture(src, max_pixels)
-            n = up.num_tiles(pic.pixels.shape)
+            use, (jpeg_real, quality) = up, autopick.wants_real(src) if auto else (False, None)
+            if jpeg_real:
+                if real_up is None:  # loaded on the first JPEG that needs it
+                    real_up = Upscaler.from_checkpoint(auto, up.scale, precision, tile=tile, overlap=overlap,
+                                                       ensemble=ensemble)[0]
+                use = real_up
+                log(f"{src.name}: JPEG quality {quality}, upscaled with {auto.name}")
+            n = use.num_tiles(pic.pixels.shape)
             with tqdm(total=n, unit="tile", leave=False, disable=None if n > 1 else True, file=sys.stderr) as bar:
-                pixels, alpha = up(pic.pixels, pic.alpha, progress=lambda: bar.update(8 if ensemble else 1))
+                pixels, alpha = use(pic.pixels, pic.alpha, progress=lambda: bar.update(8 if ensemble else 1))
             write_picture(dst, Picture(pixels, alpha, pic.icc, pic.format), log)
             if compare:
                 _compare(dst.with_name(f"{dst.stem}_compare.png"), pic.pixels, pixels, up.scale)

@@ -90,3 +90,38 @@ def test_output_py_refuses_a_bad_strength_in_one_line(pair, tmp_path):
     bad = run_script("output.py", "--weights-dir", pair, "--denoise", "2", "--output", tmp_path / "bad")
     assert bad.returncode != 0 and "--denoise 2.0: must lie in [0, 1]" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "bad").exists()
+
+
+def test_a_plain_run_upscales_compressed_jpegs_with_the_real_model_and_the_rest_with_the_clean(pair, tmp_path):
+    from srkit import autopick
+
+    src = tmp_path / "in"
+    src.mkdir()
+    img = random_image(20, 24, seed=5)
+    Image.fromarray(img).save(src / "low.jpg", quality=autopick.REAL_AT_OR_BELOW - 20)
+    Image.fromarray(img).save(src / "top.jpg", quality=100)
+    Image.fromarray(img).save(src / "lossless.png")
+    weights = tmp_path / "w"
+    weights.mkdir()
+    for name in ("CLEAN_x2", "REAL_x2"):
+        (weights / f"{name}.h5").write_bytes((pair / f"{name}.h5").read_bytes())
+    messages = []
+    counts = upscaler.upscale_files(src, tmp_path / "auto", weights_dir=weights, precision="float32",
+                                    log=messages.append)
+    assert counts["done"] == 3
+    assert any(m.startswith("low.jpg: JPEG quality 75, upscaled with REAL_x2.h5") for m in messages)
+    assert not any(m.startswith(("top.jpg", "lossless.png")) for m in messages)
+    def alone(model, stem):  # each file upscaled by one named model
+        upscaler.upscale_files(next(src.glob(f"{stem}.*")), tmp_path / model, weights=weights / f"{model}.h5",
+                               precision="float32", log=lambda m: None)
+        return np.asarray(Image.open(tmp_path / model / f"{stem}_x2.png"))
+
+    got = lambda d, stem: np.asarray(Image.open(tmp_path / d / f"{stem}_x2.png"))  # noqa: E731
+    np.testing.assert_array_equal(got("auto", "low"), alone("REAL_x2", "low"))
+    np.testing.assert_array_equal(got("auto", "top"), alone("CLEAN_x2", "top"))
+    np.testing.assert_array_equal(got("auto", "lossless"), alone("CLEAN_x2", "lossless"))
+    # an explicit choice is obeyed for every file
+    upscaler.upscale_files(src, tmp_path / "forced", model_name="CLEAN_x2", weights_dir=weights,
+                           precision="float32", log=messages.append)
+    np.testing.assert_array_equal(got("forced", "low"), alone("CLEAN_x2", "low"))
+    assert not np.array_equal(got("forced", "low"), got("auto", "low"))
