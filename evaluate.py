@@ -6,20 +6,20 @@ protocol (MATLAB-bicubic LR, Y channel, `scale` pixels shaved).
       --data-root ../shared/datasets --json out.json
 """
 
-import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from srkit.cliargs import SCALE, Parser  # noqa: E402
 from srkit.errors import run_cli  # noqa: E402
 from srkit import evaluation  # noqa: E402
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(__doc__)
     p.add_argument("--datasets", nargs="+", default=["Set5", "Set14"],
                    help="folder names under the data root, or paths to folders of HR images")
-    p.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4])
+    p.add_argument("--scales", nargs="+", type=SCALE, default=[2, 3, 4])
     p.add_argument("--models", nargs="+", default=None,
                    help="nearest, bicubic, or checkpoints in --weights-dir by file stem or "
                         "architecture (default: nearest, bicubic and every checkpoint there)")
@@ -46,7 +46,7 @@ def main(argv=None):
     p.add_argument("--showcase", metavar="DIR", help="write zoomed HR | bicubic | model crops of the "
                    "--showcase-images at the --showcase-scales here (the README's md_images/)")
     p.add_argument("--showcase-images", nargs="+", default=["butterfly", "comic", "zebra"])
-    p.add_argument("--showcase-scales", nargs="+", type=int, default=[2, 4])
+    p.add_argument("--showcase-scales", nargs="+", type=SCALE, default=[2, 4])
     p.add_argument("--degrade", nargs="+", default=["clean"], choices=list(evaluation.benchdeg.DEGRADES),
                    help="score on LR inputs degraded by these fixed, seeded recipes (srkit/benchdeg.py): one "
                         "PSNR / SSIM column each; clean is the standard protocol")

@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def pytest_configure(config):
+    # the slow tier: tests that start subprocesses (each imports TensorFlow, 5-10 s); -m "not slow" skips them
+    config.addinivalue_line("markers", "slow: starts subprocesses (deselect with -m 'not slow')")
+
+
 def data_root():
     env = os.environ.get("SR_DATA_ROOT")
     return Path(env) if env else ROOT.parent / "shared" / "datasets"
