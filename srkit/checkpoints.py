@@ -8,6 +8,7 @@ layer, so a crafted file can at worst be refused. Files written by
 ``model.save``/``save_weights`` or anything else are refused with a message.
 """
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SRError
-from .io import atomic_path
+from .safewrite import write_file
 
 FORMAT = "srkit-checkpoint"
 VERSION = 1
@@ -63,17 +64,19 @@ def save(path, model, name, args=None, scale=2, metadata=None, optimizer_variabl
         "metadata": metadata or {},
     }
     payload = json.dumps(desc, sort_keys=True)  # fails early if not serializable
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = VERSION
-            f.attrs["description"] = payload
-            f.attrs["keras_version"] = keras.__version__
-            f.attrs["backend"] = keras.backend.backend()
-            _write_arrays(f.create_group("weights"), model.weights)
-            if optimizer_variables is not None:
-                _write_arrays(f.create_group("optimizer"), optimizer_variables)
-    return Path(path)
+    # Built in memory, then written by write_file: HDF5's C library crashed the process (SIGSEGV) on a
+    # full disk, where a plain write raises ENOSPC, which leaves the previous file and no temporary one.
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = VERSION
+        f.attrs["description"] = payload
+        f.attrs["keras_version"] = keras.__version__
+        f.attrs["backend"] = keras.backend.backend()
+        _write_arrays(f.create_group("weights"), model.weights)
+        if optimizer_variables is not None:
+            _write_arrays(f.create_group("optimizer"), optimizer_variables)
+    return write_file(path, buf.getbuffer(), "checkpoint")
 
 
 def _write_arrays(group, variables):

@@ -12,7 +12,8 @@ import numpy as np
 
 from . import benchdeg, degradations, metrics
 from .errors import SRError
-from .io import atomic_path, list_images, load_image
+from .io import list_images, load_image
+from .safewrite import write_file
 
 BASELINES = ("nearest", "bicubic")
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,10 +223,9 @@ def pivot_table(results, published=False):
 
 
 def write_json(results, path):
-    with atomic_path(path) as tmp:
-        # clean rows keep the layout of files written before --degrade existed
-        rows = [{k: v for k, v in asdict(r).items() if k != "degrade" or v != "clean"} for r in results]
-        tmp.write_text(json.dumps({"results": rows}, indent=2) + "\n")
+    # clean rows keep the layout of files written before --degrade existed
+    rows = [{k: v for k, v in asdict(r).items() if k != "degrade" or v != "clean"} for r in results]
+    write_file(path, (json.dumps({"results": rows}, indent=2) + "\n").encode(), "results")
 
 
 def update_readme(path, text, tag="results"):
@@ -237,8 +237,7 @@ def update_readme(path, text, tag="results"):
         raise SRError(f"{path}: no '{start}' ... '{end}' markers to replace")
     head, rest = content.split(start, 1)
     _, tail = rest.split(end, 1)
-    with atomic_path(path) as tmp:
-        tmp.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+    write_file(path, f"{head}{start}\n{text}\n{end}{tail}".encode(), "README")
 
 
 def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,

@@ -1,9 +1,7 @@
 """Image files: listing, decoding with clear errors, atomic writes."""
 
-import contextlib
 import hashlib
-import os
-import secrets
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +10,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import SRError
+from .safewrite import write_file
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-TMP_SUFFIX = ".srkit.tmp"  # temporary files of atomic writes (see atomic_path)
 DEFAULT_MAX_PIXELS = 200_000_000  # refuse larger declared sizes (decompression bombs)
 
 
@@ -59,34 +57,21 @@ def file_sha256(path, chunk=1 << 20):
     return h.hexdigest()
 
 
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; on success rename it onto
-    ``path`` (atomic on one file system), on failure remove it. A killed
-    process never leaves a half-written ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # os.open with 0o666 lets the umask decide the final permissions (mkstemp would make them 0600)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save_image(path, img):
     """Write a uint8 (H, W) or (H, W, 3) array atomically; format from suffix."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise SRError(f"{path}: unknown image format '{path.suffix}'")
-    with atomic_path(path) as tmp:
-        Image.fromarray(np.asarray(img)).save(tmp, format=fmt)
-    return path
+    return write_file(path, _encode(Image.fromarray(np.asarray(img)), fmt), "image")
+
+
+def _encode(im, fmt, **options):
+    """The file's bytes, encoded in memory: the write itself is then one
+    plain ``write_file``, whose OS errors (a full disk) are clean SRErrors."""
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **options)
+    return buf.getbuffer()
 
 
 @dataclass
@@ -209,9 +194,7 @@ def write_picture(path, pic, log=None):
         ok, data = cv2.imencode(path.suffix.lower(), np.ascontiguousarray(arr))
         if not ok:
             raise SRError(f"{path}: could not encode 16-bit {fmt}")
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data.tobytes())
-        return path
+        return write_file(path, data, "image")
     if pic.bits == 16:
         log and log(f"note: {path.name}: {fmt} is 8-bit only; 16-bit output reduced to 8 bits")
         pixels = to_8bit(pixels)
@@ -223,6 +206,4 @@ def write_picture(path, pic, log=None):
     options = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}.get(fmt, {})
     if pic.icc and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
         options["icc_profile"] = pic.icc
-    with atomic_path(path) as tmp:
-        im.save(tmp, format=fmt, **options)
-    return path
+    return write_file(path, _encode(im, fmt, **options), "image")

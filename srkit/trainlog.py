@@ -5,7 +5,7 @@ import csv
 import sys
 from pathlib import Path
 
-from .io import atomic_path
+from .safewrite import atomic_path
 
 FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "elapsed_s", "steps_per_s"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import checkpoints, evaluation
 from .errors import SRError
-from .io import atomic_path
+from .safewrite import write_file
 
 ROOT = Path(__file__).resolve().parent.parent
 # Options a resumed run may change; everything else comes from the checkpoint.
@@ -107,8 +107,7 @@ def export(run, to=None, which="best"):
     model, info = checkpoints.load(src)
     checkpoints.save(dst, model, info.model, info.args, info.scale, info.metadata)
     card = model_card(model, info, src)
-    with atomic_path(dst.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    write_file(dst.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode(), "model card")
     print(f"exported {src} -> {dst} (step {info.metadata.get('step')}, best val PSNR {info.metadata.get('best_psnr')})")
     return 0
 

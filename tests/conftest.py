@@ -2,6 +2,7 @@
 ../shared/datasets beside the repository; tests that need them are skipped
 with the reason when absent, or fail when SR_REQUIRE_DATA=1 (as in CI)."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -65,3 +66,44 @@ def save_tiny_checkpoint(path, name="VDSR", args=None, scale=2, seed=0, metadata
     model = models.build(name, **args)
     checkpoints.save(path, model, name, args, scale, metadata or {"step": 0})
     return model
+
+
+class FullDisk:
+    """A folder whose file system has no space left once ``fill()`` is called:
+    a small tmpfs filled to the last byte where this process may mount one
+    (root), else ENOSPC injected into os.write for files under the folder."""
+
+    def __init__(self, folder, monkeypatch):
+        self.folder, self._monkeypatch = folder, monkeypatch
+        folder.mkdir()
+        self.real = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)],
+                                   capture_output=True).returncode == 0
+
+    def fill(self):
+        if self.real:
+            with open(self.folder / ".filler", "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 4096)
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC
+            return
+        real_write, prefix = os.write, str(self.folder.resolve()) + os.sep
+
+        def write(fd, data):
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(prefix):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_write(fd, data)
+
+        self._monkeypatch.setattr(os, "write", write)
+
+    def close(self):
+        if self.real:
+            subprocess.run(["umount", str(self.folder)], check=True)
+
+
+@pytest.fixture
+def full_disk(tmp_path, monkeypatch):
+    disk = FullDisk(tmp_path / "full", monkeypatch)
+    yield disk
+    disk.close()

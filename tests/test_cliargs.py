@@ -49,3 +49,15 @@ def test_the_cli_prints_one_line_and_no_usage(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == ["error: argument --batch: 0 is out of range (must be >= 1)"]
     assert not (tmp_path / "run").exists()
+
+
+def test_an_uncaught_os_error_is_one_line_too(tmp_path, capsys):
+    from srkit.errors import run_cli
+
+    def main(argv):
+        open(tmp_path / "missing" / "x.txt")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path / 'missing' / 'x.txt'}: No such file or directory"]
