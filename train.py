@@ -78,7 +78,10 @@ def parser():
     g.add_argument("--log-every", type=count(0), default=None, help="steps between log rows (default 100)")
     g.add_argument("--save-every-min", type=NON_NEGATIVE, default=None, help="minutes between last.h5 saves (default 5)")
     g.add_argument("--minutes", type=POSITIVE, default=None, help="stop (and save) after this wall-clock budget")
-    g.add_argument("--run-dir", default=None, help="default runs/<MODEL>_x<scale>_<timestamp>")
+    g.add_argument("--run-dir", default=None, help="default runs/<MODEL>_x<scale>_<timestamp>; a folder that holds "
+                   "a run is refused (continue it with --resume)")
+    g.add_argument("--force", action="store_true", help="with a --run-dir that holds a run: move that run aside to "
+                   "RUN.replaced-<time> (nothing is deleted) and start afresh")
     g.add_argument("--init-from", default=None, help="start from this checkpoint's weights (fresh optimizer)")
     g.add_argument("--to", default=None, help="with --export: destination (default weights/<MODEL>_x<scale>.h5)")
     g.add_argument("--which", choices=["best", "last"], default="best", help="with --export")

@@ -36,6 +36,25 @@ def benchmark_root():
     return root
 
 
+TINY_TRAIN = ["--model", "VDSR", "--model-args", '{"depth": 3, "filters": 8}', "--patch", "24", "--batch", "4",
+              "--log-every", "5", "--val-every", "10", "--lr", "1e-3"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Training images in train/ and a validation set Val/ (train.py's --data, --data-root and --val-data)."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("data")
+    (root / "train").mkdir()
+    (root / "Val").mkdir()
+    for i in range(4):
+        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
+    for i in range(2):
+        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
+    return root
+
+
 def run_script(script, *args, env=None, timeout=600):
     """Run a top-level script as a user would; returns CompletedProcess."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}

@@ -81,3 +81,14 @@ def test_refuses_tampered_description(tmp_path):
         f.attrs["description"] = "not json"
     with pytest.raises(SRError, match="damaged"):
         checkpoints.read_info(path)
+
+
+def test_a_full_disk_is_an_error_and_the_previous_checkpoint_survives(full_disk):
+    # HDF5 writing to a full disk crashed the process (SIGSEGV) and left its temporary file behind
+    path = full_disk.folder / "last.h5"
+    model = save_tiny_checkpoint(path, metadata={"step": 1})
+    full_disk.fill()
+    with pytest.raises(SRError, match="last.h5: cannot write checkpoint .No space left on device"):
+        checkpoints.save(path, model, "VDSR", {"depth": 3}, 2, {"step": 2}, optimizer_variables=model.weights)
+    assert checkpoints.read_info(path).metadata["step"] == 1
+    assert sorted(p.name for p in full_disk.folder.iterdir()) == [".filler", "last.h5"] or not full_disk.real
