@@ -10,6 +10,7 @@ layer, so a crafted file can at worst be refused. Files written by
 
 import io
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,6 +123,9 @@ def _describe(path, f):
         )
     except (KeyError, TypeError, ValueError):
         raise SRError(f"{path}: damaged checkpoint description") from None
+    scales = info.scale if isinstance(info.scale, list) and info.scale else [info.scale]
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 2 <= s <= 8 for s in scales):
+        raise SRError(f"{path}: stored scale {info.scale!r} is not a scale (2 to 8)")
     if "weights" not in f:
         raise SRError(f"{path}: checkpoint holds no weights")
     return info
@@ -141,11 +145,13 @@ def load(path, with_optimizer=False, precision="float32"):
     ``precision="bfloat16"`` builds it to compute in bfloat16 (weights stay
     float32, the image-producing layers too): see ``inference.resolve_precision``.
     """
-    from . import models
+    from . import ckptcheck, models
 
     with _open(path) as f:
         info = _describe(path, f)
-        arrays = _read_arrays(f["weights"])
+        group = f["weights"]
+        ckptcheck.check(path, info, [group[key].shape for key in sorted(group.keys())])  # before any build
+        arrays = _read_arrays(group)
         opt = _read_arrays(f["optimizer"]) if with_optimizer and "optimizer" in f else None
     model = models.build(info.model, precision=precision, **info.args)
     expected = [tuple(w.shape) for w in model.weights]
@@ -159,14 +165,21 @@ def load(path, with_optimizer=False, precision="float32"):
     return (model, info, opt) if with_optimizer else (model, info)
 
 
-def find(weights_dir, name=None, scale=None):
+def find(weights_dir, name=None, scale=None, log=None):
     """Checkpoints in ``weights_dir`` as (path, info), optionally only those
     whose file stem or architecture is ``name`` (case-insensitive) and that
-    were trained for ``scale``."""
+    were trained for ``scale``. A file that is not a readable checkpoint is
+    skipped with a warning through ``log``: one damaged file must not hide
+    every other."""
     weights_dir = Path(weights_dir)
+    log = log or (lambda msg: print(msg, file=sys.stderr))
     found = []
     for path in sorted(weights_dir.glob("*.h5")) if weights_dir.is_dir() else []:
-        info = read_info(path)
+        try:
+            info = read_info(path)
+        except SRError as exc:
+            log(f"warning: skipping {exc}")
+            continue
         if name and name.lower() not in (path.stem.lower(), info.model.lower()):
             continue
         if scale and int(scale) not in info.scales:
