@@ -62,6 +62,7 @@ def plan(input_path, output_dir, scale, fmt="png", recursive=False, compare=Fals
 
     def outputs(src, tagged):
         ext = src.suffix.lstrip(".").lower() if fmt == "same" else fmt
+        ext = ext if ext in FORMATS else "png"  # --format same for a format only read (GIF)
         stem = f"{src.stem}_{src.suffix.lstrip('.').lower()}" if tagged else src.stem
         folder = output_dir / src.relative_to(base).parent
         return [folder / f"{stem}_x{scale}.{ext}"] + ([folder / f"{stem}_x{scale}_compare.png"] if compare else [])

@@ -178,3 +178,19 @@ def test_choose_weights_and_clear_errors(tmp_path):
     assert r.returncode == 2 and "missing.h5: checkpoint does not exist" in r.stderr
     r = run_script("output.py", "--input", tmp_path / "nope", "--weights", tmp_path / "A_x2.h5")
     assert r.returncode == 2 and "nope: folder does not exist" in r.stderr
+
+
+def test_a_float_tiff_is_upscaled_at_its_range(tmp_path, ckpt):
+    import tifffile
+
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    img = random_image(10, 12, seed=3).astype(np.float32) / 255.0
+    tifffile.imwrite(src / "f.tif", img, photometric="rgb")  # used to come out near-black, as uint16
+    tifffile.imwrite(src / "i.tif", np.round(img * 65535).astype(np.uint16), photometric="rgb")
+    counts = upscaler.upscale_files(src, dst, ckpt, fmt="same", log=lambda m: None)
+    assert counts == {"done": 2, "skipped": 0, "failed": 0}
+    out = tifffile.imread(dst / "f_x2.tif")
+    reference = tifffile.imread(dst / "i_x2.tif") / 65535.0
+    assert out.dtype == np.float32 and out.shape == (20, 24, 3)
+    assert np.abs(out - reference).max() < 1e-3 and out.max() > 0.5
