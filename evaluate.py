@@ -7,6 +7,7 @@ protocol (MATLAB-bicubic LR, Y channel, `scale` pixels shaved).
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -51,11 +52,16 @@ def main(argv=None):
                    help="score on LR inputs degraded by these fixed, seeded recipes (srkit/benchdeg.py): one "
                         "PSNR / SSIM column each; clean is the standard protocol")
     a = p.parse_args(argv)
+    failures = []
     evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
                    None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
                    published=a.published, precisions=a.precision, ensemble=a.ensemble, readme_tag=a.readme_section,
                    degrades=a.degrade,
-                   showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None)
+                   showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None,
+                   failures=failures)
+    if failures:
+        print(f"{len(failures)} image(s) could not be read and were left out (see above)", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -98,6 +98,20 @@ def write_file(path, data, what="file"):
     return Path(path)
 
 
+def check_writable(path, what="file"):
+    """SRError now, before hours of work, when ``path`` could not be written
+    later: a folder at its name, a file where one of its folders should be,
+    or a folder this process may not write in."""
+    path = Path(path)
+    if path.is_dir():
+        raise SRError(f"{path}: cannot write {what} (a folder stands at that name)")
+    folder = next(p for p in [path.parent, *path.parent.parents] if p.exists())
+    if not folder.is_dir():
+        raise SRError(f"{path}: cannot write {what} (a file stands where a folder should be: {folder})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SRError(f"{path}: cannot write {what} ({folder} is not writable)")
+
+
 def owner_pid(tmp):
     """The PID in a temporary file's name; None for names without one
     (written before names carried it)."""

@@ -37,6 +37,7 @@ def test_write_errors_are_one_line_and_leave_the_old_file(tmp_path, full_disk):
     assert not list(tmp_path.glob(f".*{TMP_SUFFIX}"))
 
 
+@pytest.mark.slow
 def test_only_temporary_files_of_dead_runs_are_removed(tmp_path):
     legacy = tmp_path / f".a.png.abc123{TMP_SUFFIX}"  # from before names carried a PID: no lock, removed
     legacy.write_bytes(b"")
@@ -58,6 +59,7 @@ def test_only_temporary_files_of_dead_runs_are_removed(tmp_path):
         sleeper.wait()
 
 
+@pytest.mark.slow
 def test_a_lock_held_by_another_process_keeps_its_file(tmp_path):
     # a live run's file whose PID this process cannot judge (another PID namespace, a reused PID)
     child = subprocess.Popen([sys.executable, "-c", f"""
