@@ -76,7 +76,8 @@ def parser():
     g.add_argument("--val-every", type=count(), default=None, help="steps between validations (default 500)")
     g.add_argument("--no-val", action="store_true")
     g.add_argument("--log-every", type=count(0), default=None, help="steps between log rows (default 100)")
-    g.add_argument("--save-every-min", type=NON_NEGATIVE, default=None, help="minutes between last.h5 saves (default 5)")
+    g.add_argument("--save-every-min", type=NON_NEGATIVE, default=None,
+                   help="minutes between last.h5 saves (default 5)")
     g.add_argument("--minutes", type=POSITIVE, default=None, help="stop (and save) after this wall-clock budget")
     g.add_argument("--run-dir", default=None, help="default runs/<MODEL>_x<scale>_<timestamp>; a folder that holds "
                    "a run is refused (continue it with --resume)")

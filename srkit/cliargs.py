@@ -38,7 +38,8 @@ def number(kind=int, low=None, high=None, low_open=False, high_open=False):
         too_low = low is not None and (value < low or (low_open and value == low))
         too_high = high is not None and (value > high or (high_open and value == high))
         if too_low or too_high:
-            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {_describe(low, high, low_open, high_open)})")
+            bounds = _describe(low, high, low_open, high_open)
+            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {bounds})")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in some messages

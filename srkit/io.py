@@ -148,7 +148,8 @@ def read_picture(path, max_pixels=DEFAULT_MAX_PIXELS):
                 if _is_deep(path, im):
                     pixels, alpha = deepimage.read_png16(path)
                     orientation = im.getexif().get(deepimage.ORIENTATION_TAG, 1)
-                    return Picture(deepimage.orient(pixels, orientation), deepimage.orient(alpha, orientation), icc, fmt)
+                    pixels, alpha = (deepimage.orient(a, orientation) for a in (pixels, alpha))
+                    return Picture(pixels, alpha, icc, fmt)
                 im = ImageOps.exif_transpose(im)
                 return Picture(*_split_mode(im), icc=icc, format=fmt)
     except SRError:

@@ -111,7 +111,8 @@ def _tamper(path, desc):
     ({"model": "VDSR", "args": {"depth": 3, "size": 8}}, "bad arguments for model VDSR"),
     ({"model": "VDSR", "args": {"depth": 3}, "scale": "two"}, "stored scale 'two' is not a scale"),
     ({"model": "VDSR", "args": {"depth": 3}, "scale": 0}, "stored scale 0 is not a scale"),
-    ({"model": "FAST", "args": {"scale": 3, "blocks": 1, "filters": 8}}, "arguments say x3 but the checkpoint's scale is 2"),
+    ({"model": "FAST", "args": {"scale": 3, "blocks": 1, "filters": 8}},
+     "arguments say x3 but the checkpoint's scale is 2"),
 ])
 def test_crafted_descriptions_are_refused_before_any_model_is_built(tmp_path, monkeypatch, desc, message):
     path = tmp_path / "crafted.h5"

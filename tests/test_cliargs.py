@@ -60,4 +60,5 @@ def test_an_uncaught_os_error_is_one_line_too(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(main)
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path / 'missing' / 'x.txt'}: No such file or directory"]
+    missing = tmp_path / "missing" / "x.txt"
+    assert capsys.readouterr().err.splitlines() == [f"error: {missing}: No such file or directory"]

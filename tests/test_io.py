@@ -160,8 +160,6 @@ def test_float_tiff_outside_0_1_is_refused(tmp_path):
 
 
 def test_16_bit_images_keep_icc_and_orientation(tmp_path):
-    from PIL import PngImagePlugin  # noqa: F401  (Pillow writes 16-bit grey PNG with ICC and EXIF itself)
-
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     grey = np.random.default_rng(1).integers(0, 65536, (6, 9)).astype(np.uint16)
     im = Image.fromarray(grey.astype(np.int32)).convert("I;16")
