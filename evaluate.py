@@ -6,20 +6,21 @@ protocol (MATLAB-bicubic LR, Y channel, `scale` pixels shaved).
       --data-root ../shared/datasets --json out.json
 """
 
-import argparse
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from srkit.cliargs import SCALE, Parser  # noqa: E402
 from srkit.errors import run_cli  # noqa: E402
 from srkit import evaluation  # noqa: E402
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(__doc__)
     p.add_argument("--datasets", nargs="+", default=["Set5", "Set14"],
                    help="folder names under the data root, or paths to folders of HR images")
-    p.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4])
+    p.add_argument("--scales", nargs="+", type=SCALE, default=[2, 3, 4])
     p.add_argument("--models", nargs="+", default=None,
                    help="nearest, bicubic, or checkpoints in --weights-dir by file stem or "
                         "architecture (default: nearest, bicubic and every checkpoint there)")
@@ -46,16 +47,21 @@ def main(argv=None):
     p.add_argument("--showcase", metavar="DIR", help="write zoomed HR | bicubic | model crops of the "
                    "--showcase-images at the --showcase-scales here (the README's md_images/)")
     p.add_argument("--showcase-images", nargs="+", default=["butterfly", "comic", "zebra"])
-    p.add_argument("--showcase-scales", nargs="+", type=int, default=[2, 4])
+    p.add_argument("--showcase-scales", nargs="+", type=SCALE, default=[2, 4])
     p.add_argument("--degrade", nargs="+", default=["clean"], choices=list(evaluation.benchdeg.DEGRADES),
                    help="score on LR inputs degraded by these fixed, seeded recipes (srkit/benchdeg.py): one "
                         "PSNR / SSIM column each; clean is the standard protocol")
     a = p.parse_args(argv)
+    failures = []
     evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
                    None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
                    published=a.published, precisions=a.precision, ensemble=a.ensemble, readme_tag=a.readme_section,
                    degrades=a.degrade,
-                   showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None)
+                   showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None,
+                   failures=failures)
+    if failures:
+        print(f"{len(failures)} image(s) could not be read and were left out (see above)", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

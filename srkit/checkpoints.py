@@ -8,14 +8,16 @@ layer, so a crafted file can at worst be refused. Files written by
 ``model.save``/``save_weights`` or anything else are refused with a message.
 """
 
+import io
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import SRError
-from .io import atomic_path
+from .safewrite import write_file
 
 FORMAT = "srkit-checkpoint"
 VERSION = 1
@@ -63,17 +65,19 @@ def save(path, model, name, args=None, scale=2, metadata=None, optimizer_variabl
         "metadata": metadata or {},
     }
     payload = json.dumps(desc, sort_keys=True)  # fails early if not serializable
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = VERSION
-            f.attrs["description"] = payload
-            f.attrs["keras_version"] = keras.__version__
-            f.attrs["backend"] = keras.backend.backend()
-            _write_arrays(f.create_group("weights"), model.weights)
-            if optimizer_variables is not None:
-                _write_arrays(f.create_group("optimizer"), optimizer_variables)
-    return Path(path)
+    # Built in memory, then written by write_file: HDF5's C library crashed the process (SIGSEGV) on a
+    # full disk, where a plain write raises ENOSPC, which leaves the previous file and no temporary one.
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = VERSION
+        f.attrs["description"] = payload
+        f.attrs["keras_version"] = keras.__version__
+        f.attrs["backend"] = keras.backend.backend()
+        _write_arrays(f.create_group("weights"), model.weights)
+        if optimizer_variables is not None:
+            _write_arrays(f.create_group("optimizer"), optimizer_variables)
+    return write_file(path, buf.getbuffer(), "checkpoint")
 
 
 def _write_arrays(group, variables):
@@ -119,6 +123,9 @@ def _describe(path, f):
         )
     except (KeyError, TypeError, ValueError):
         raise SRError(f"{path}: damaged checkpoint description") from None
+    scales = info.scale if isinstance(info.scale, list) and info.scale else [info.scale]
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 2 <= s <= 8 for s in scales):
+        raise SRError(f"{path}: stored scale {info.scale!r} is not a scale (2 to 8)")
     if "weights" not in f:
         raise SRError(f"{path}: checkpoint holds no weights")
     return info
@@ -138,11 +145,13 @@ def load(path, with_optimizer=False, precision="float32"):
     ``precision="bfloat16"`` builds it to compute in bfloat16 (weights stay
     float32, the image-producing layers too): see ``inference.resolve_precision``.
     """
-    from . import models
+    from . import ckptcheck, models
 
     with _open(path) as f:
         info = _describe(path, f)
-        arrays = _read_arrays(f["weights"])
+        group = f["weights"]
+        ckptcheck.check(path, info, [group[key].shape for key in sorted(group.keys())])  # before any build
+        arrays = _read_arrays(group)
         opt = _read_arrays(f["optimizer"]) if with_optimizer and "optimizer" in f else None
     model = models.build(info.model, precision=precision, **info.args)
     expected = [tuple(w.shape) for w in model.weights]
@@ -156,14 +165,21 @@ def load(path, with_optimizer=False, precision="float32"):
     return (model, info, opt) if with_optimizer else (model, info)
 
 
-def find(weights_dir, name=None, scale=None):
+def find(weights_dir, name=None, scale=None, log=None):
     """Checkpoints in ``weights_dir`` as (path, info), optionally only those
     whose file stem or architecture is ``name`` (case-insensitive) and that
-    were trained for ``scale``."""
+    were trained for ``scale``. A file that is not a readable checkpoint is
+    skipped with a warning through ``log``: one damaged file must not hide
+    every other."""
     weights_dir = Path(weights_dir)
+    log = log or (lambda msg: print(msg, file=sys.stderr))
     found = []
     for path in sorted(weights_dir.glob("*.h5")) if weights_dir.is_dir() else []:
-        info = read_info(path)
+        try:
+            info = read_info(path)
+        except SRError as exc:
+            log(f"warning: skipping {exc}")
+            continue
         if name and name.lower() not in (path.stem.lower(), info.model.lower()):
             continue
         if scale and int(scale) not in info.scales:

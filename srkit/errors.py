@@ -12,7 +12,8 @@ class SRError(Exception):
 
 
 def run_cli(main, argv=None):
-    """Run ``main(argv)`` and exit: 0 on success, 2 on SRError, 130 on Ctrl-C."""
+    """Run ``main(argv)`` and exit: 0 on success, 2 on SRError (or an
+    uncaught OSError, printed the same way), 130 on Ctrl-C."""
     try:
         code = main(argv)
     except SRError as exc:
@@ -21,4 +22,8 @@ def run_cli(main, argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as exc:  # the last net: an I/O failure no code above turned into an SRError
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        sys.exit(2)
     sys.exit(code or 0)

@@ -12,7 +12,8 @@ import numpy as np
 
 from . import benchdeg, degradations, metrics
 from .errors import SRError
-from .io import atomic_path, list_images, load_image
+from .io import list_images, load_image
+from .safewrite import check_writable, write_file
 
 BASELINES = ("nearest", "bicubic")
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,22 +113,35 @@ class _Runner:
         return self.upscalers[key](lr)[0]
 
 
-def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None, showcase=None, degrades=("clean",)):
+def evaluate(datasets, scales, methods, data_root, combined_dir=None, log=None, showcase=None, degrades=("clean",),
+             failures=None):
     """Score ``methods`` on each dataset x scale x degradation of the LR input
     (``benchdeg``; "clean" is the standard protocol); returns a list of Result.
 
     Inputs are all checked (folders, images, checkpoints) before any work so
     a bad path fails in seconds. With ``combined_dir``, writes one labelled
     HR | method... comparison per image into ``combined_dir/<dataset>_x<s>/``.
+    An unreadable image is reported, appended to ``failures`` (a list) and
+    left out; the others are scored.
     ``showcase``: (folder, image stems, scales): zoomed crops of those images,
     HR | bicubic | checkpoints, as ``folder/compare_<stem>_x<s>.png`` (with
     ``_<degrade>`` and the degraded input for the other degradations).
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
+    failures = [] if failures is None else failures
     loaded = []
     for name in datasets:
         label, folder = resolve_dataset(name, data_root)
-        loaded.append((label, [(p, load_image(p)) for p in list_images(folder)]))
+        images = []
+        for path in list_images(folder):
+            try:
+                images.append((path, load_image(path)))
+            except SRError as exc:
+                log(f"failed: {exc} (left out of {label})")
+                failures.append(str(exc))
+        if not images:
+            raise SRError(f"{folder}: no readable image")
+        loaded.append((label, images))
     for degrade in degrades:
         if degrade not in benchdeg.DEGRADES:
             raise SRError(f"unknown degradation '{degrade}' (use {', '.join(benchdeg.DEGRADES)})")
@@ -222,10 +236,9 @@ def pivot_table(results, published=False):
 
 
 def write_json(results, path):
-    with atomic_path(path) as tmp:
-        # clean rows keep the layout of files written before --degrade existed
-        rows = [{k: v for k, v in asdict(r).items() if k != "degrade" or v != "clean"} for r in results]
-        tmp.write_text(json.dumps({"results": rows}, indent=2) + "\n")
+    # clean rows keep the layout of files written before --degrade existed
+    rows = [{k: v for k, v in asdict(r).items() if k != "degrade" or v != "clean"} for r in results]
+    write_file(path, (json.dumps({"results": rows}, indent=2) + "\n").encode(), "results")
 
 
 def update_readme(path, text, tag="results"):
@@ -237,22 +250,27 @@ def update_readme(path, text, tag="results"):
         raise SRError(f"{path}: no '{start}' ... '{end}' markers to replace")
     head, rest = content.split(start, 1)
     _, tail = rest.split(end, 1)
-    with atomic_path(path) as tmp:
-        tmp.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+    write_file(path, f"{head}{start}\n{text}\n{end}{tail}".encode(), "README")
 
 
 def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
         json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False,
-        precisions=("float32",), showcase=None, ensemble=False, readme_tag="results", degrades=("clean",)):
+        precisions=("float32",), showcase=None, ensemble=False, readme_tag="results", degrades=("clean",),
+        failures=None):
     """evaluate.py's job: resolve inputs, score, print both tables, write the
-    requested JSON / plot / comparisons / README section."""
+    requested JSON / plot / comparisons / README section. Images that could
+    not be read are listed in ``failures`` (see ``evaluate``); the outputs'
+    paths are checked before any scoring."""
     for s in scales:
         if not 2 <= s <= 8:
             raise SRError(f"scale {s} not supported (use 2 to 8)")
+    for path, what in ((json_path, "results"), (plot_path, "plot"), (readme, "README")):
+        if path:
+            check_writable(path, what)
     data_root = Path(data_root) if data_root else default_data_root()
     methods = resolve_methods(models, weights, weights_dir, precisions, ensemble)
     results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log, showcase=showcase,
-                       degrades=degrades)
+                       degrades=degrades, failures=failures)
     if not results:
         raise SRError("nothing evaluated: no method supports the requested scales")
     table = pivot_table(results, published) if list(degrades) == ["clean"] else degrade_table(results)

@@ -33,7 +33,7 @@ def available():
 
 def export_model(model, path):
     """Write ``model`` as ONNX to ``path`` atomically; returns ``path``."""
-    from .io import atomic_path
+    from .safewrite import atomic_path
 
     reason = available()
     if reason:

@@ -1,9 +1,7 @@
 """Image files: listing, decoding with clear errors, atomic writes."""
 
-import contextlib
 import hashlib
-import os
-import secrets
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +9,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import deepimage
 from .errors import SRError
+from .safewrite import write_file
 
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-TMP_SUFFIX = ".srkit.tmp"  # temporary files of atomic writes (see atomic_path)
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}  # GIF: read only
 DEFAULT_MAX_PIXELS = 200_000_000  # refuse larger declared sizes (decompression bombs)
 
 
@@ -40,8 +39,15 @@ def list_images(folder, recursive=False):
 
 
 def to_8bit(a):
-    """uint8 from uint16 (rounded, 65535 -> 255); uint8 passes through."""
+    """uint8 from uint16 (rounded, 65535 -> 255) or float in [0, 1]; uint8 passes through."""
+    if a.dtype.kind == "f":
+        return np.floor(np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return np.floor(a / 257.0 + 0.5).astype(np.uint8) if a.dtype == np.uint16 else a
+
+
+def to_16bit(a):
+    """uint16 from float in [0, 1] (rounded, clipped)."""
+    return np.floor(np.clip(a, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
 
 
 def load_image(path):
@@ -59,41 +65,28 @@ def file_sha256(path, chunk=1 << 20):
     return h.hexdigest()
 
 
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; on success rename it onto
-    ``path`` (atomic on one file system), on failure remove it. A killed
-    process never leaves a half-written ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # os.open with 0o666 lets the umask decide the final permissions (mkstemp would make them 0600)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save_image(path, img):
     """Write a uint8 (H, W) or (H, W, 3) array atomically; format from suffix."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise SRError(f"{path}: unknown image format '{path.suffix}'")
-    with atomic_path(path) as tmp:
-        Image.fromarray(np.asarray(img)).save(tmp, format=fmt)
-    return path
+    return write_file(path, _encode(Image.fromarray(np.asarray(img)), fmt), "image")
+
+
+def _encode(im, fmt, **options):
+    """The file's bytes, encoded in memory: the write itself is then one
+    plain ``write_file``, whose OS errors (a full disk) are clean SRErrors."""
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **options)
+    return buf.getbuffer()
 
 
 @dataclass
 class Picture:
     """A decoded image ready for upscaling: ``pixels`` (H, W) grey or
-    (H, W, 3) RGB, uint8 or uint16; ``alpha`` (H, W) of the same dtype or
-    None; the ICC profile and source format to carry over."""
+    (H, W, 3) RGB, uint8, uint16 or float32 in [0, 1]; ``alpha`` (H, W) of
+    the same dtype or None; the ICC profile and source format to carry over."""
 
     pixels: np.ndarray
     alpha: np.ndarray = None
@@ -102,41 +95,41 @@ class Picture:
 
     @property
     def bits(self):
-        return 16 if self.pixels.dtype == np.uint16 else 8
+        return {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(self.pixels.dtype, 32)
 
 
-def _is_16bit(path, im):
+def _is_deep(path, im):
+    """Whether Pillow's 8-bit path would lose depth: 16-bit PNG, 16-bit or float TIFF."""
     if im.format == "PNG":
         with open(path, "rb") as f:
             header = f.read(25)
         return len(header) == 25 and header[24] == 16  # IHDR bit depth
     if im.format == "TIFF":
-        bits = im.tag_v2.get(258, 8)
-        return max(bits if isinstance(bits, tuple) else (bits,)) >= 16
+        bits, sample_format = im.tag_v2.get(258, 8), im.tag_v2.get(339, 1)
+        as_tuple = lambda v: v if isinstance(v, tuple) else (v,)  # noqa: E731
+        return max(as_tuple(bits)) >= 16 or 3 in as_tuple(sample_format)  # 3: IEEE float
     return False
 
 
-def _read_16bit(path):
-    import cv2
+def _pixels(n):
+    return f"{n / 1e6:.0f} MP" if n >= 1e6 else f"{n:,} pixels"
 
-    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise SRError(f"{path}: cannot decode 16-bit image")
-    arr = arr.astype(np.uint16)
-    if arr.ndim == 2:
-        return Picture(arr)
-    alpha = arr[..., 3] if arr.shape[2] == 4 else None
-    if arr.shape[2] == 2:  # grey + alpha
-        return Picture(arr[..., 0], arr[..., 1])
-    return Picture(np.ascontiguousarray(arr[..., 2::-1]), alpha)
+
+MULTI_FRAME_FORMATS = ("GIF", "PNG", "TIFF", "WEBP")  # where frames are content (an MPO JPEG's are previews)
 
 
 def read_picture(path, max_pixels=DEFAULT_MAX_PIXELS):
     """Decode any supported image for upscaling (see Picture): EXIF
     orientation applied; palette, CMYK and other modes converted; greyscale
-    kept grey; 16-bit kept 16-bit; alpha split off. Declared sizes above
-    ``max_pixels`` are refused before decoding."""
+    kept grey; 16-bit kept 16-bit, float TIFF kept float; alpha split off.
+    Declared sizes above ``max_pixels`` are refused before decoding; an
+    animation or multi-page file is refused (not cut to its first frame)."""
     path = Path(path)
+
+    def too_large(w=None, h=None):
+        size = f"declared size {w}x{h} ({_pixels(w * h)})" if w else "declared size"
+        return f"{path}: {size} exceeds the limit of {_pixels(max_pixels)} (raise it with --max-pixels)"
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -144,13 +137,19 @@ def read_picture(path, max_pixels=DEFAULT_MAX_PIXELS):
             with Image.open(path) as im:
                 w, h = im.size
                 if max_pixels and w * h > max_pixels:
-                    raise SRError(f"{path}: declared size {w}x{h} ({w * h / 1e6:.0f} MP) exceeds the limit of "
-                                  f"{max_pixels / 1e6:.0f} MP (raise it with --max-pixels)")
+                    raise SRError(too_large(w, h))
+                frames = getattr(im, "n_frames", 1)
+                if im.format in MULTI_FRAME_FORMATS and frames > 1:
+                    raise SRError(f"{path}: {frames} frames (an animation or a multi-page file); only single-image "
+                                  "files are supported (split it into one file per frame)")
                 icc, fmt = im.info.get("icc_profile"), im.format
-                if _is_16bit(path, im):
-                    pic = _read_16bit(path)
-                    pic.icc, pic.format = icc, fmt
-                    return pic
+                if im.format == "TIFF" and _is_deep(path, im):
+                    return Picture(*deepimage.read_tiff(path, max_pixels, too_large), format=fmt)
+                if _is_deep(path, im):
+                    pixels, alpha = deepimage.read_png16(path)
+                    orientation = im.getexif().get(deepimage.ORIENTATION_TAG, 1)
+                    pixels, alpha = (deepimage.orient(a, orientation) for a in (pixels, alpha))
+                    return Picture(pixels, alpha, icc, fmt)
                 im = ImageOps.exif_transpose(im)
                 return Picture(*_split_mode(im), icc=icc, format=fmt)
     except SRError:
@@ -158,9 +157,11 @@ def read_picture(path, max_pixels=DEFAULT_MAX_PIXELS):
     except FileNotFoundError:
         raise SRError(f"{path}: file does not exist") from None
     except UnidentifiedImageError:
+        if path.suffix.lower() in (".tif", ".tiff"):  # float RGB TIFF: Pillow cannot open it, tifffile can
+            return Picture(*deepimage.read_tiff(path, max_pixels, too_large), format="TIFF")
         raise SRError(f"{path}: not a readable image (unknown or corrupt format)") from None
-    except Image.DecompressionBombError as exc:
-        raise SRError(f"{path}: refused, image too large ({exc})") from None
+    except Image.DecompressionBombError:  # Pillow's own check, at twice ours: its message would cite its limit
+        raise SRError(too_large()) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise SRError(f"{path}: cannot decode image ({exc})") from None
 
@@ -190,8 +191,9 @@ FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "
 
 def write_picture(path, pic, log=None):
     """Write a Picture atomically in the format of ``path``'s suffix, keeping
-    16-bit depth (PNG, TIFF), alpha (PNG, WebP, TIFF) and the ICC profile
-    where the format allows; says what it had to drop through ``log``."""
+    16-bit depth (PNG, TIFF), float samples (TIFF; 16-bit in PNG), alpha
+    (PNG, WebP, TIFF) and the ICC profile where the format allows; says what
+    it had to drop through ``log``."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower().lstrip("."))
     if fmt is None:
@@ -200,19 +202,14 @@ def write_picture(path, pic, log=None):
     if alpha is not None and fmt in ("JPEG", "BMP"):
         log and log(f"note: {path.name}: {fmt} has no alpha channel; transparency dropped")
         alpha = None
-    if pic.bits == 16 and fmt in ("PNG", "TIFF"):
-        import cv2
-
-        arr = pixels if pixels.ndim == 2 else pixels[..., ::-1]  # OpenCV wants BGR
-        if alpha is not None:
-            arr = np.dstack([arr if arr.ndim == 3 else np.dstack([arr] * 3), alpha])
-        ok, data = cv2.imencode(path.suffix.lower(), np.ascontiguousarray(arr))
-        if not ok:
-            raise SRError(f"{path}: could not encode 16-bit {fmt}")
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data.tobytes())
-        return path
-    if pic.bits == 16:
+    if pic.bits == 32 and fmt != "TIFF":  # float samples: only TIFF holds them; PNG keeps 16 bits of them
+        to = to_16bit if fmt == "PNG" else to_8bit
+        log and log(f"note: {path.name}: {fmt} has no float samples; written as {16 if fmt == 'PNG' else 8}-bit")
+        pixels, alpha = (None if a is None else to(a) for a in (pixels, alpha))
+    if pixels.dtype != np.uint8 and fmt in ("PNG", "TIFF"):
+        data = deepimage.encode(fmt, pixels, alpha, pic.icc)
+        return write_file(path, data, "image")
+    if pixels.dtype == np.uint16:
         log and log(f"note: {path.name}: {fmt} is 8-bit only; 16-bit output reduced to 8 bits")
         pixels = to_8bit(pixels)
         alpha = None if alpha is None else to_8bit(alpha)
@@ -223,6 +220,4 @@ def write_picture(path, pic, log=None):
     options = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}.get(fmt, {})
     if pic.icc and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
         options["icc_profile"] = pic.icc
-    with atomic_path(path) as tmp:
-        im.save(tmp, format=fmt, **options)
-    return path
+    return write_file(path, _encode(im, fmt, **options), "image")

@@ -29,14 +29,18 @@ MODELS = {}  # canonical name -> builder function
 _RESIDUAL_DTYPE = contextvars.ContextVar("residual_dtype", default="float32")
 
 
-def register(name, upsampling, residual_blocks=False):
+def register(name, upsampling, arrays, residual_blocks=False):
     """Add a builder to ``MODELS``; ``upsampling`` is "pre" (input already at
     output size) or "post" (input at LR size, takes a ``scale`` argument).
+    ``arrays(**args)``: how many weight arrays the builder makes with these
+    arguments (checked against a checkpoint before building, see
+    ``ckptcheck``; tests check it against real builds).
     ``residual_blocks``: its ``blocks`` are added to their input, so one whose
     last conv is zero is the identity (what lets --init-from add blocks)."""
 
     def wrap(builder):
         builder.upsampling = upsampling
+        builder.arrays = arrays
         builder.residual_blocks = residual_blocks
         builder.model_name = name
         MODELS[name] = builder
@@ -82,7 +86,7 @@ def build(name, precision=None, **kwargs):
         if policy:
             keras.config.set_dtype_policy(policy)
         return builder(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # Keras's own refusals of a value (ValueError) included
         raise SRError(f"bad arguments for model {builder.model_name}: {exc}") from None
     finally:
         keras.config.set_dtype_policy(saved)
@@ -112,7 +116,12 @@ def _input(channels):
     return keras.Input((None, None, channels), name="lr_upscaled")
 
 
-@register("SRCNN", upsampling="pre")
+def _convs(n):
+    """Weight arrays of ``n`` convolutions: a kernel and a bias each."""
+    return 2 * n
+
+
+@register("SRCNN", upsampling="pre", arrays=lambda **a: _convs(3))
 def srcnn(channels=3, filters=(64, 32), kernels=(9, 1, 5), global_residual=False):
     """SRCNN 9-1-5 (Dong et al. 2014): patch extraction, non-linear mapping,
     reconstruction. 20,099 parameters with the defaults."""
@@ -122,7 +131,7 @@ def srcnn(channels=3, filters=(64, 32), kernels=(9, 1, 5), global_residual=False
     return _finish(inputs, x, channels, "SRCNN", global_residual, kernels[2])
 
 
-@register("VDSR", upsampling="pre")
+@register("VDSR", upsampling="pre", arrays=lambda depth, **a: _convs(2 + max(depth - 2, 0)))
 def vdsr(channels=3, filters=64, depth=20, global_residual=True):
     """VDSR (Kim et al. 2016): ``depth`` 3x3 convolutions; the first and last
     feature maps are joined by a skip connection before the output conv.
@@ -136,7 +145,7 @@ def vdsr(channels=3, filters=64, depth=20, global_residual=True):
     return _finish(inputs, x, channels, "VDSR", global_residual)
 
 
-@register("SMALL", upsampling="pre")
+@register("SMALL", upsampling="pre", arrays=lambda blocks, **a: _convs(2 + 2 * blocks))
 def small(channels=3, filters=64, blocks=9, global_residual=True):
     """The original project's SMALL: blocks of [conv-relu, conv] whose output is
     concatenated to their input (features grow by ``filters`` per block), then
@@ -152,7 +161,7 @@ def small(channels=3, filters=64, blocks=9, global_residual=True):
     return _finish(inputs, x, channels, "SMALL", global_residual)
 
 
-@register("LARGE", upsampling="pre", residual_blocks=True)
+@register("LARGE", upsampling="pre", residual_blocks=True, arrays=lambda blocks, **a: _convs(2 + 2 * blocks))
 def large(channels=3, filters=128, blocks=24, res_scale=0.1, global_residual=True):
     """The original project's LARGE (EDSR-style): residual blocks of
     [conv-relu, conv, x res_scale] added to their input, then added to the
@@ -187,6 +196,11 @@ def _upsampler(x, scale, filters, channels):
     return x
 
 
+def _post_arrays(blocks, scale, **a):
+    """conv_in, two per block, conv_body, and one per upsampling stage."""
+    return _convs(2 + 2 * blocks + (2 if scale == 4 else 1))
+
+
 def _post_model(name, scale, channels, filters, blocks, res_scale):
     """EDSR-style body at LR resolution (residual blocks without batch norm,
     long skip), sub-pixel upsampler, plus the nearest-neighbour enlarged
@@ -208,14 +222,14 @@ def _post_model(name, scale, channels, filters, blocks, res_scale):
     return keras.Model(inputs, out, name=name)
 
 
-@register("FAST", upsampling="post", residual_blocks=True)
+@register("FAST", upsampling="post", arrays=_post_arrays, residual_blocks=True)
 def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0):
     """Compact post-upsampling model for speed: 6 residual blocks of 48
     filters at LR resolution (0.28M parameters at x2)."""
     return _post_model("FAST", scale, channels, filters, blocks, res_scale)
 
 
-@register("BALANCED", upsampling="post", residual_blocks=True)
+@register("BALANCED", upsampling="post", arrays=_post_arrays, residual_blocks=True)
 def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0):
     """EDSR-baseline-sized post-upsampling model: 16 residual blocks of 64
     filters at LR resolution (1.23M parameters at x2)."""

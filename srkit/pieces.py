@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 from .errors import SRError, run_cli
-from .io import atomic_path, file_sha256
+from .io import file_sha256
+from .safewrite import atomic_path
 
 
 def split(path, out_dir, max_bytes=15 * 2**20):

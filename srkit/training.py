@@ -15,10 +15,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import checkpoints, evaluation, realdeg
+from . import checkpoints, evaluation, realdeg, rundir
 from .devices import hardware, setup_devices
 from .errors import SRError
+from .interrupts import StopRequests
 from .io import file_sha256
+from .safewrite import remove_stale_temp_files, write_file
 from .transfer import fixed_args, transfer_layers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,12 +59,16 @@ class _Events(keras.callbacks.Callback):
 
 
 class Trainer:
-    def __init__(self, cfg):
+    """One training run. ``stops``: the run's StopRequests (signal handlers),
+    installed by ``train`` before the data loads; ``force``: a fresh run may
+    move an old run in its folder aside (see ``rundir``)."""
+
+    def __init__(self, cfg, stops=None, force=False):
         from . import losses, models
         from .data import PatchSampler
         from .schedules import Plateau, Schedule
 
-        self.cfg = cfg
+        self.cfg, self.stops = cfg, stops or StopRequests(log)
         evaluation.resolve_dataset(cfg["val_data"], cfg["data_root"]) if cfg["val_data"] else None
         resume = cfg.get("resume")
         self.run_dir = Path(resume or cfg.get("run_dir") or self._default_run_dir())
@@ -78,7 +84,13 @@ class Trainer:
         self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
                                     cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log,
                                     cfg["rescale"], strength=cfg.get("strength", "medium"))
-        self.run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded: a bad call leaves no folder
+        # only once the data loaded: a bad call leaves no folder, and --force moves nothing aside for it
+        if not resume:
+            rundir.check_free(self.run_dir, force)
+            if rundir.held_run(self.run_dir):
+                rundir.move_aside(self.run_dir, log)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(self.run_dir, log)  # a killed save's, e.g.; a live process's stay
         keras.utils.set_random_seed(cfg["seed"])
         self.state = {"step": 0, "best_psnr": None, "best_ssim": None, "best_step": None, "wall_time_s": 0.0,
                       "factor": 1.0, "plateau": {"best": None, "wait": 0}}
@@ -143,7 +155,6 @@ class Trainer:
             {"from_step": self.state["step"], "schedule_steps": cfg["steps"], "precision": cfg["precision"],
              "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": hardware()})
         self._val_model = None
-        self._signal = None
 
     def _default_run_dir(self):
         scales = "".join(str(s) for s in self.cfg["scale"])
@@ -155,23 +166,17 @@ class Trainer:
         step = self.state["step"] + cb.count
         self.bar.update(done)
         self.bar.set_postfix(loss=f"{cb.loss_sum / cb.count:.4g}", val=self._last_val, refresh=False)
-        if self._signal or self._budget_over() or time.monotonic() - self._last_save > self._save_interval:
+        if self.stops.signum or self._budget_over() or time.monotonic() - self._last_save > self._save_interval:
             self.model.stop_training = True
         if self.cfg["log_every"] and step % self.cfg["log_every"] == 0:
             self.model.stop_training = True  # the chunk ends here so the row is exact
 
     def _run_over(self):  # steps done, signalled or out of budget; read once per chunk, see run()
-        return self.state["step"] >= self.cfg["steps"] or bool(self._signal) or self._budget_over()
+        return self.state["step"] >= self.cfg["steps"] or bool(self.stops.signum) or self._budget_over()
 
     def _budget_over(self):  # --minutes: wall-clock budget for this invocation
         minutes = self.cfg.get("minutes")
         return bool(minutes) and time.monotonic() - self._start > 60 * minutes
-
-    def _handle_signal(self, signum, frame):
-        if self._signal:  # second Ctrl-C: stop at once
-            raise KeyboardInterrupt
-        self._signal = signum
-        log(f"\n{signal.Signals(signum).name}: saving a checkpoint at the end of this step ...")
 
     # -- validation and checkpoints -----------------------------------------
     def shipped_model(self):
@@ -213,8 +218,9 @@ class Trainer:
                 "precision": self.cfg["precision"], "state": self.state, "config": self.cfg}
         scale = self.cfg["scale"][0] if len(self.cfg["scale"]) == 1 else self.cfg["scale"]
         opt = self.model.optimizer.variables if with_optimizer else None
-        checkpoints.save(self.run_dir / name, model or self.model, self.cfg["model"], self.cfg["model_args"], scale,
-                         meta, opt)
+        with self.stops.protected():  # a second Ctrl-C waits until the file is complete and renamed
+            checkpoints.save(self.run_dir / name, model or self.model, self.cfg["model"], self.cfg["model_args"],
+                             scale, meta, opt)
         self._last_save = time.monotonic()
 
     # -- the loop -----------------------------------------------------------
@@ -224,12 +230,11 @@ class Trainer:
         from .trainlog import TrainLog, plot_curves
 
         cfg, st = self.cfg, self.state
-        (self.run_dir / "config.json").write_text(json.dumps(cfg, indent=2, default=str) + "\n")
+        write_file(self.run_dir / "config.json", (json.dumps(cfg, indent=2, default=str) + "\n").encode(), "config")
         tlog = TrainLog(self.run_dir, st["step"] if cfg.get("resume") else None)
         self._start = self._last_save = time.monotonic()
         self._save_interval = 60 * cfg["save_every_min"]
         self._last_val = f"{st['best_psnr']:.2f}" if st["best_psnr"] else "-"
-        old = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         events = _Events(self)
         self.bar = tqdm(total=cfg["steps"], initial=st["step"], unit="step", dynamic_ncols=True,
                         disable=None, file=sys.stderr)
@@ -252,27 +257,26 @@ class Trainer:
                        "steps_per_s": round(events.count / max(1e-9, time.monotonic() - t0), 4)}
                 ending = self._run_over()
                 # a run that ends by steps or budget ends validated; a signal asks to stop quickly
-                validated = val_every and (st["step"] % val_every == 0 or (ending and not self._signal))
+                validated = val_every and (st["step"] % val_every == 0 or (ending and not self.stops.signum))
                 if validated:
                     self._after_validation(row)
                 tlog.write(**row)
                 if validated or time.monotonic() - self._last_save > self._save_interval:
                     self.save("last.h5")
         finally:
-            for s, handler in old.items():
-                signal.signal(s, handler)
             self.bar.close()
         self.save("last.h5")
         # never validated (--no-val, or stopped before the first validation): the latest weights are the best
         if st["best_psnr"] is None:
             self.save("best.h5", with_optimizer=False, model=self.shipped_model())
         plot_curves(self.run_dir, self.run_dir / "curves.png")
-        how = f"stopped by {signal.Signals(self._signal).name}" if self._signal else "done"
+        signum = self.stops.signum
+        how = f"stopped by {signal.Signals(signum).name}" if signum else "done"
         best = f"{st['best_psnr']:.3f} dB at step {st['best_step']}" if st["best_psnr"] else "not validated"
         log(f"{how} at step {st['step']} ({st['wall_time_s']:.0f} s); best val PSNR {best}; "
             f"resume with: python train.py --resume {self.run_dir}")
         print(f"final_val_psnr={st['best_psnr'] if st['best_psnr'] is not None else 'nan'}")
-        return 128 + self._signal if self._signal else 0
+        return 128 + signum if signum else 0
 
     def _after_validation(self, row):
         st = self.state
@@ -291,5 +295,8 @@ class Trainer:
         log(f"step {st['step']}: val PSNR {psnr:.3f} dB, SSIM {ssim:.4f} (best {st['best_psnr']:.3f})")
 
 
-def train(cfg):
-    return Trainer(cfg).run()
+def train(cfg, force=False):
+    """Run a training config; the signal handlers cover all of it, from
+    loading the data to the last checkpoint (see ``interrupts``)."""
+    with StopRequests(log) as stops:
+        return Trainer(cfg, stops, force).run()

@@ -5,7 +5,8 @@ import csv
 import sys
 from pathlib import Path
 
-from .io import atomic_path
+from .errors import SRError
+from .safewrite import atomic_path
 
 FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "elapsed_s", "steps_per_s"]
 
@@ -32,8 +33,11 @@ class TrainLog:
                   file=sys.stderr)
 
     def write(self, **row):
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, FIELDS).writerow({k: row.get(k, "") for k in FIELDS})
+        try:
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, FIELDS).writerow({k: row.get(k, "") for k in FIELDS})
+        except OSError as exc:  # a full disk: the run stops with its last checkpoint intact
+            raise SRError(f"{self.path}: cannot append to the log ({exc.strerror or exc})") from None
         if self._tb is not None:
             import tensorflow as tf
 

@@ -6,9 +6,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import checkpoints, evaluation
+from . import checkpoints, evaluation, rundir
 from .errors import SRError
-from .io import atomic_path
+from .safewrite import write_file
 
 ROOT = Path(__file__).resolve().parent.parent
 # Options a resumed run may change; everything else comes from the checkpoint.
@@ -40,6 +40,8 @@ def train_from_args(a, model_args):
     if not 0.0 <= a.ema < 1.0:
         raise SRError(f"--ema {a.ema}: the decay must be in [0, 1), e.g. 0.999")
     if a.resume:
+        if a.force:
+            raise SRError("--force starts a fresh run in a folder that holds one; it does not go with --resume")
         if not (Path(a.resume) / "last.h5").exists():
             raise SRError(f"{a.resume}: no last.h5 to resume from")
         cfg = resume_config(a.resume, given)
@@ -47,6 +49,8 @@ def train_from_args(a, model_args):
             raise SRError(f"{a.resume}: --ema is fixed for a run (this one has {cfg['ema']}); to average "
                           "from here on, start a new run with --init-from RUN/last.h5 --ema DECAY")
     else:
+        if a.run_dir:  # refused now rather than after the data has loaded
+            rundir.check_free(a.run_dir, a.force)
         cfg = {k: (v if v is not None else DEFAULTS.get(k)) for k, v in given.items()}
         cfg["data_root"] = cfg["data_root"] or str(evaluation.default_data_root())
         for folder in cfg["data"]:
@@ -68,7 +72,7 @@ def train_from_args(a, model_args):
                    run_dir=a.run_dir, init_from=a.init_from, resume=None)
     if a.no_val:
         cfg["val_data"] = None
-    return training.train(cfg)
+    return training.train(cfg, force=a.force)
 
 
 def resume_config(run_dir, overrides):
@@ -107,8 +111,7 @@ def export(run, to=None, which="best"):
     model, info = checkpoints.load(src)
     checkpoints.save(dst, model, info.model, info.args, info.scale, info.metadata)
     card = model_card(model, info, src)
-    with atomic_path(dst.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    write_file(dst.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode(), "model card")
     print(f"exported {src} -> {dst} (step {info.metadata.get('step')}, best val PSNR {info.metadata.get('best_psnr')})")
     return 0
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from . import autopick, blend, checkpoints
 from .errors import SRError
-from .io import (DEFAULT_MAX_PIXELS, FORMATS, TMP_SUFFIX, Picture, is_image_path, list_images, read_picture,
-                 to_8bit, write_picture)
+from .io import DEFAULT_MAX_PIXELS, FORMATS, Picture, is_image_path, list_images, read_picture, to_8bit, write_picture
+from .safewrite import remove_stale_temp_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,10 +52,14 @@ def _has_partner(path, weights_dir):
         return False
 
 
-def plan(input_path, output_dir, scale, fmt="png", recursive=False):
+def plan(input_path, output_dir, scale, fmt="png", recursive=False, compare=False):
     """(source, destination) pairs: ``<stem>_x<scale>.<ext>`` in ``output_dir``
-    (sub-folders mirrored with ``recursive``); sources whose names would
-    collide get their own extension in the name."""
+    (sub-folders mirrored with ``recursive``), planned for all sources at
+    once: sources whose outputs (and ``compare`` images) would share a name,
+    compared case-insensitively as some file systems do, get their own
+    extension in the name (``a_png_x2.png``), repeatedly until no name is
+    shared; a clash that remains (``c.png`` and ``c.PNG``) is an SRError
+    naming both sources, before anything is written."""
     input_path, output_dir = Path(input_path), Path(output_dir)
     if input_path.is_file():
         if not is_image_path(input_path):
@@ -64,22 +68,28 @@ def plan(input_path, output_dir, scale, fmt="png", recursive=False):
     else:
         base, files = input_path, list_images(input_path, recursive)
 
-    def dest(src, with_ext=False):
+    def outputs(src, tagged):
         ext = src.suffix.lstrip(".").lower() if fmt == "same" else fmt
-        stem = f"{src.stem}_{src.suffix.lstrip('.').lower()}" if with_ext else src.stem
-        return output_dir / src.relative_to(base).parent / f"{stem}_x{scale}.{ext}"
+        ext = ext if ext in FORMATS else "png"  # --format same for a format only read (GIF)
+        stem = f"{src.stem}_{src.suffix.lstrip('.').lower()}" if tagged else src.stem
+        folder = output_dir / src.relative_to(base).parent
+        return [folder / f"{stem}_x{scale}.{ext}"] + ([folder / f"{stem}_x{scale}_compare.png"] if compare else [])
 
-    pairs = [(src, dest(src)) for src in files]
-    counts = {}
-    for _, dst in pairs:
-        counts[dst] = counts.get(dst, 0) + 1
-    return [(src, dest(src, with_ext=True) if counts[dst] > 1 else dst) for src, dst in pairs]
-
-
-def _remove_stale_temp_files(output_dir, log):
-    for tmp in Path(output_dir).rglob(f".*{TMP_SUFFIX}") if Path(output_dir).is_dir() else []:
-        tmp.unlink(missing_ok=True)
-        log(f"removed unfinished temporary file {tmp} (from an interrupted run)")
+    tagged = dict.fromkeys(files, False)
+    while True:  # each round tags every untagged source in a clash; at most two rounds per source
+        claims = {}
+        for src in files:
+            for out in outputs(src, tagged[src]):
+                claims.setdefault(str(out).casefold(), []).append(src)
+        clashes = [group for group in claims.values() if len(group) > 1]
+        untagged = {src for group in clashes for src in group if not tagged[src]}
+        if not untagged:
+            break
+        tagged.update(dict.fromkeys(untagged, True))
+    if clashes:
+        a, b = clashes[0][:2]
+        raise SRError(f"{a} and {b} would both be written as {outputs(a, True)[0].name}; rename one of them")
+    return [(src, outputs(src, tagged[src])[0]) for src in files]
 
 
 def _compare(path, lr, sr, scale):
@@ -124,9 +134,9 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     if up.scale not in info.scales:
         raise SRError(f"{weights}: trained for x{'/x'.join(map(str, info.scales))}, not x{up.scale}")
     auto = _auto_real(weights_dir, up.scale) if not (explicit or model_name or denoise is not None) else None
-    pairs = plan(input_path, output_dir, up.scale, fmt, recursive)
+    pairs = plan(input_path, output_dir, up.scale, fmt, recursive, compare)
     inputs = {src.resolve() for src, _ in pairs}
-    _remove_stale_temp_files(output_dir, log)
+    remove_stale_temp_files(output_dir, log)
     counts = {"done": 0, "skipped": 0, "failed": 0}
     out_pixels, start = 0, time.perf_counter()
     mix = f", denoise {float(denoise):g} with {Path(pair).name}" if denoise is not None else ""
@@ -137,6 +147,10 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     for src, dst in tqdm(pairs, unit="img", disable=None, file=sys.stderr):
         if dst.resolve() in inputs:
             log(f"failed: {src}: output {dst} would overwrite an input image; choose another --output")
+            counts["failed"] += 1
+            continue
+        if dst.is_dir():
+            log(f"failed: {src}: a folder stands at the output's name {dst}")
             counts["failed"] += 1
             continue
         if dst.exists() and not overwrite:
@@ -164,6 +178,9 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
             counts["failed"] += 1
         except MemoryError:
             log(f"failed: {src}: out of memory (try a smaller --tile)")
+            counts["failed"] += 1
+        except OSError as exc:  # writes report their own (SRError); this is what nothing else caught
+            log(f"failed: {src}: {exc.strerror or exc}")
             counts["failed"] += 1
     secs = time.perf_counter() - start
     log(f"{counts['done']} upscaled, {counts['skipped']} skipped (output exists; --overwrite replaces), "

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .io import atomic_path
+from .safewrite import atomic_path
 
 _LABEL_HEIGHT = 22
 

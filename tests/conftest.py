@@ -2,6 +2,7 @@
 ../shared/datasets beside the repository; tests that need them are skipped
 with the reason when absent, or fail when SR_REQUIRE_DATA=1 (as in CI)."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -12,6 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def pytest_configure(config):
+    # the slow tier: tests that start subprocesses (each imports TensorFlow, 5-10 s); -m "not slow" skips them
+    config.addinivalue_line("markers", "slow: starts subprocesses (deselect with -m 'not slow')")
 
 
 def data_root():
@@ -27,6 +33,25 @@ def benchmark_root():
         if os.environ.get("SR_REQUIRE_DATA") == "1":
             pytest.fail(msg)
         pytest.skip(msg)
+    return root
+
+
+TINY_TRAIN = ["--model", "VDSR", "--model-args", '{"depth": 3, "filters": 8}', "--patch", "24", "--batch", "4",
+              "--log-every", "5", "--val-every", "10", "--lr", "1e-3"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Training images in train/ and a validation set Val/ (train.py's --data, --data-root and --val-data)."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("data")
+    (root / "train").mkdir()
+    (root / "Val").mkdir()
+    for i in range(4):
+        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
+    for i in range(2):
+        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
     return root
 
 
@@ -60,3 +85,44 @@ def save_tiny_checkpoint(path, name="VDSR", args=None, scale=2, seed=0, metadata
     model = models.build(name, **args)
     checkpoints.save(path, model, name, args, scale, metadata or {"step": 0})
     return model
+
+
+class FullDisk:
+    """A folder whose file system has no space left once ``fill()`` is called:
+    a small tmpfs filled to the last byte where this process may mount one
+    (root), else ENOSPC injected into os.write for files under the folder."""
+
+    def __init__(self, folder, monkeypatch):
+        self.folder, self._monkeypatch = folder, monkeypatch
+        folder.mkdir()
+        self.real = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)],
+                                   capture_output=True).returncode == 0
+
+    def fill(self):
+        if self.real:
+            with open(self.folder / ".filler", "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 4096)
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC
+            return
+        real_write, prefix = os.write, str(self.folder.resolve()) + os.sep
+
+        def write(fd, data):
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(prefix):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_write(fd, data)
+
+        self._monkeypatch.setattr(os, "write", write)
+
+    def close(self):
+        if self.real:
+            subprocess.run(["umount", str(self.folder)], check=True)
+
+
+@pytest.fixture
+def full_disk(tmp_path, monkeypatch):
+    disk = FullDisk(tmp_path / "full", monkeypatch)
+    yield disk
+    disk.close()

@@ -1,6 +1,10 @@
 """Checkpoint round trip and refusal of files that are not ours.
 Also run under KERAS_BACKEND=jax by test_backends.py."""
 
+import inspect
+import json
+import re
+
 import h5py
 import keras
 import numpy as np
@@ -81,3 +85,70 @@ def test_refuses_tampered_description(tmp_path):
         f.attrs["description"] = "not json"
     with pytest.raises(SRError, match="damaged"):
         checkpoints.read_info(path)
+
+
+def test_a_full_disk_is_an_error_and_the_previous_checkpoint_survives(full_disk):
+    # HDF5 writing to a full disk crashed the process (SIGSEGV) and left its temporary file behind
+    path = full_disk.folder / "last.h5"
+    model = save_tiny_checkpoint(path, metadata={"step": 1})
+    full_disk.fill()
+    with pytest.raises(SRError, match="last.h5: cannot write checkpoint .No space left on device"):
+        checkpoints.save(path, model, "VDSR", {"depth": 3}, 2, {"step": 2}, optimizer_variables=model.weights)
+    assert checkpoints.read_info(path).metadata["step"] == 1
+    assert sorted(p.name for p in full_disk.folder.iterdir()) == [".filler", "last.h5"] or not full_disk.real
+
+
+def _tamper(path, desc):
+    with h5py.File(path, "a") as f:
+        f.attrs["description"] = json.dumps({"args": {}, "scale": 2, "metadata": {}, **desc})
+
+
+@pytest.mark.parametrize("desc,message", [
+    ({"model": "VDSR", "args": {"depth": 200000}}, "imply 400000 weight arrays, the file holds 6"),
+    ({"model": "VDSR", "args": {"depth": 3, "filters": -1}}, "argument filters: -1 is not a positive number"),
+    ({"model": "VDSR", "args": {"depth": 3, "filters": 10**6}}, "filters: 1000000 is wider than any stored array"),
+    ({"model": "VDSR", "args": {"depth": 3, "filters": "8"}}, "argument filters: '8' is not a positive number"),
+    ({"model": "VDSR", "args": {"depth": 3, "size": 8}}, "bad arguments for model VDSR"),
+    ({"model": "VDSR", "args": {"depth": 3}, "scale": "two"}, "stored scale 'two' is not a scale"),
+    ({"model": "VDSR", "args": {"depth": 3}, "scale": 0}, "stored scale 0 is not a scale"),
+    ({"model": "FAST", "args": {"scale": 3, "blocks": 1, "filters": 8}},
+     "arguments say x3 but the checkpoint's scale is 2"),
+])
+def test_crafted_descriptions_are_refused_before_any_model_is_built(tmp_path, monkeypatch, desc, message):
+    path = tmp_path / "crafted.h5"
+    save_tiny_checkpoint(path)  # VDSR depth 3: six arrays
+    _tamper(path, desc)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("a model was built")
+
+    monkeypatch.setattr(models, "build", no_build)
+    with pytest.raises(SRError, match=f"{path}: .*{re.escape(message)}"):
+        checkpoints.load(path)
+
+
+ARRAY_CASES = [
+    ("SRCNN", {}), ("SRCNN", {"kernels": [9, 5, 5]}), ("VDSR", {"depth": 2}), ("VDSR", {"depth": 5}),
+    ("SMALL", {"blocks": 0}), ("SMALL", {"blocks": 3}), ("LARGE", {"blocks": 2}),
+    ("FAST", {"blocks": 2, "scale": 2}), ("FAST", {"blocks": 1, "scale": 3}), ("BALANCED", {"blocks": 3, "scale": 4}),
+]
+
+
+@pytest.mark.parametrize("name,args", ARRAY_CASES)
+def test_the_array_count_of_every_model_matches_a_real_build(name, args):
+    builder = models.get_builder(name)
+    bound = inspect.signature(builder).bind(**args)
+    bound.apply_defaults()
+    assert builder.arrays(**bound.arguments) == len(models.build(name, **args).weights)
+
+
+def test_every_registered_model_has_an_array_count_test():
+    assert {name for name, _ in ARRAY_CASES} == set(models.MODELS)
+
+
+def test_a_damaged_checkpoint_in_the_weights_folder_does_not_break_the_others(tmp_path, capsys):
+    save_tiny_checkpoint(tmp_path / "good_x2.h5")
+    (tmp_path / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    assert [p.name for p, _ in checkpoints.find(tmp_path, "VDSR")] == ["good_x2.h5"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "warning: skipping" in err and "broken.h5: " in err

@@ -126,8 +126,9 @@ def test_bad_input_gives_one_line_errors(tmp_path, small_dataset):
     _assert_one_line_error(r, tmp_path / "Empty", "no image files")
 
     (small_dataset / "broken.png").write_bytes(b"this is text, not a PNG")
-    r = run_script("evaluate.py", *base, "--datasets", "Tiny")
-    _assert_one_line_error(r, small_dataset / "broken.png", "not a readable image")
+    r = run_script("evaluate.py", *base, "--datasets", "Tiny")  # reported, the others scored, exit 1
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert f"failed: {small_dataset / 'broken.png'}: not a readable image" in r.stderr and "| bicubic |" in r.stdout
     (small_dataset / "broken.png").unlink()
 
     r = run_script("evaluate.py", *base, "--datasets", "Tiny", "--weights", tmp_path / "none.h5")
@@ -137,6 +138,27 @@ def test_bad_input_gives_one_line_errors(tmp_path, small_dataset):
     fake.write_text("text renamed to .h5")
     r = run_script("evaluate.py", *base, "--datasets", "Tiny", "--weights", fake)
     _assert_one_line_error(r, fake, "not a checkpoint")
+
+
+def test_an_unreadable_image_is_reported_and_the_rest_scored(tmp_path, small_dataset):
+    (small_dataset / "c_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    failures, logs = [], []
+    results = evaluation.run([str(small_dataset)], [2], ["bicubic"], log=logs.append, failures=failures)
+    assert len(failures) == 1 and "c_broken.png" in failures[0]
+    assert any(m.startswith("failed:") and "c_broken.png" in m for m in logs)
+    (small_dataset / "c_broken.png").unlink()
+    again = evaluation.run([str(small_dataset)], [2], ["bicubic"], log=lambda m: None)
+    assert [r.psnr for r in results] == [r.psnr for r in again]  # the two readable images, scored as ever
+
+
+def test_output_paths_are_checked_before_scoring(tmp_path, small_dataset, monkeypatch):
+    monkeypatch.setattr(evaluation, "evaluate", lambda *a, **k: pytest.fail("scored before checking the outputs"))
+    (tmp_path / "file").write_text("")
+    (tmp_path / "folder").mkdir()
+    for path, reason in ((tmp_path / "file" / "out.json", "a file stands where a folder should be"),
+                         (tmp_path / "folder", "a folder stands at that name")):
+        with pytest.raises(SRError, match=f"{path}: cannot write results .{reason}"):
+            evaluation.run([str(small_dataset)], [2], ["bicubic"], json_path=path, log=lambda m: None)
 
 
 def test_dataset_given_as_path(tmp_path, small_dataset):

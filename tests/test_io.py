@@ -121,3 +121,88 @@ def test_file_sha256_matches_the_published_test_vector(tmp_path):
     path = tmp_path / "abc.bin"
     path.write_bytes(b"abc")  # FIPS 180-2 example; chunk 2 makes it read in pieces
     assert file_sha256(path, chunk=2) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def _tiff(path, arr, **tags):
+    import tifffile
+
+    rgb = arr.ndim == 3 and arr.shape[2] >= 3
+    extratags = [(34675, 7, len(tags["icc"]), tags["icc"], True)] if "icc" in tags else []
+    extratags += [(274, 3, 1, tags["orientation"], True)] if "orientation" in tags else []
+    tifffile.imwrite(path, arr, photometric="rgb" if rgb else "minisblack", extratags=extratags,
+                     extrasamples=[2] if arr.ndim == 3 and arr.shape[2] in (2, 4) else None)
+    return path
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_float_tiff_is_read_and_written_at_its_range(tmp_path, channels, dtype):
+    import tifffile
+
+    arr = np.random.default_rng(0).random((10, 14, channels)).astype(dtype)
+    src = _tiff(tmp_path / "in.tif", arr[..., 0] if channels == 1 else arr)
+    pic = read_picture(src)
+    assert pic.pixels.dtype == np.float32 and pic.bits == 32 and (pic.alpha is not None) == (channels == 4)
+    np.testing.assert_array_equal(pic.pixels, (arr[..., 0] if channels == 1 else arr[..., :3]).astype(np.float32))
+    back = tifffile.imread(write_picture(tmp_path / "out.tif", pic))
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, arr[..., 0] if channels == 1 else arr.astype(np.float32))
+    notes = []
+    png = read_picture(write_picture(tmp_path / "out.png", pic, notes.append))
+    assert png.bits == 16 and any("no float samples; written as 16-bit" in n for n in notes)
+    assert np.abs(png.pixels / 65535.0 - pic.pixels).max() <= 0.5 / 65535 + 1e-7
+
+
+def test_float_tiff_outside_0_1_is_refused(tmp_path):
+    src = _tiff(tmp_path / "hdr.tif", np.full((4, 4, 3), 3.5, np.float32))
+    with pytest.raises(SRError, match=r"hdr.tif: float samples span \[3.5, 3.5\]"):
+        read_picture(src)
+
+
+def test_16_bit_images_keep_icc_and_orientation(tmp_path):
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    grey = np.random.default_rng(1).integers(0, 65536, (6, 9)).astype(np.uint16)
+    im = Image.fromarray(grey.astype(np.int32)).convert("I;16")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise when displayed
+    im.save(tmp_path / "g.png", icc_profile=icc, exif=exif)
+    rgb = np.random.default_rng(2).integers(0, 65536, (6, 9, 3)).astype(np.uint16)
+    _tiff(tmp_path / "c.tif", rgb, icc=icc, orientation=8)
+    for name, arr, turned in (("g.png", grey, np.rot90(grey, -1)), ("c.tif", rgb, np.rot90(rgb, 1))):
+        pic = read_picture(tmp_path / name)
+        assert pic.bits == 16 and pic.icc == icc, name
+        np.testing.assert_array_equal(pic.pixels, turned)
+        for ext in ("png", "tif"):
+            out = write_picture(tmp_path / f"out_{name}.{ext}", pic)
+            assert Image.open(out).info.get("icc_profile") == icc, (name, ext)  # read by Pillow, not by us
+            np.testing.assert_array_equal(read_picture(out).pixels, turned)
+
+
+def test_orientation_matches_pillows(rgb):
+    from PIL import ImageOps
+
+    from srkit.deepimage import orient
+
+    for value in range(1, 9):
+        im = Image.fromarray(rgb)
+        exif = im.getexif()
+        exif[0x0112] = value
+        im.info["exif"] = exif.tobytes()
+        np.testing.assert_array_equal(orient(rgb, value), np.asarray(ImageOps.exif_transpose(im)), err_msg=str(value))
+
+
+def test_multi_frame_files_are_refused_and_single_frame_gif_is_read(tmp_path, rgb):
+    frames = [Image.fromarray(rgb), Image.fromarray(255 - rgb)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
+    for name in ("anim.gif", "pages.tif"):
+        with pytest.raises(SRError, match=f"{name}: 2 frames"):
+            read_picture(tmp_path / name)
+    frames[0].save(tmp_path / "still.gif")
+    assert read_picture(tmp_path / "still.gif").pixels.shape == (12, 16, 3)
+
+
+def test_pillows_own_bomb_check_reports_our_limit(tmp_path, rgb):
+    good = _save(tmp_path, "good.png", Image.fromarray(rgb))  # 192 pixels: over 4 x 40, Pillow refuses at open
+    with pytest.raises(SRError, match="good.png: declared size exceeds the limit of 40 pixels .raise it with --max"):
+        read_picture(good, max_pixels=40)

@@ -8,7 +8,8 @@ from PIL import Image
 from conftest import random_image, run_script, save_tiny_checkpoint
 from srkit import upscaler
 from srkit.errors import SRError
-from srkit.io import TMP_SUFFIX, read_picture
+from srkit.io import read_picture
+from srkit.safewrite import TMP_SUFFIX, atomic_path
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +76,75 @@ def test_outputs_never_replace_inputs(tmp_path, ckpt):
     assert Image.open(src / "b_x2_x2.png").size == (24, 24)
 
 
-def test_name_collisions_get_distinct_outputs(tmp_path):
-    (tmp_path / "a.jpg").write_bytes(b"")
-    (tmp_path / "a.png").write_bytes(b"")
+def test_output_names_are_planned_collision_free_for_all_inputs(tmp_path):
+    for name in ("a.png", "a.jpg", "a_png.png"):  # a.png's tagged name is a_png.png's plain one
+        (tmp_path / name).write_bytes(b"")
     names = sorted(dst.name for _, dst in upscaler.plan(tmp_path, tmp_path / "o", 2))
-    assert names == ["a_jpg_x2.png", "a_png_x2.png"]
+    assert names == ["a_jpg_x2.png", "a_png_png_x2.png", "a_png_x2.png"]
+    (tmp_path / "a_png.png").unlink()
+    # with --format same the outputs differ but their comparison images would not
+    assert sorted(d.name for _, d in upscaler.plan(tmp_path, tmp_path / "o", 2, "same")) == ["a_x2.jpg", "a_x2.png"]
+    assert sorted(d.name for _, d in upscaler.plan(tmp_path, tmp_path / "o", 2, "same", compare=True)) == [
+        "a_jpg_x2.jpg", "a_png_x2.png"]
+    (tmp_path / "c.png").write_bytes(b"")
+    (tmp_path / "c.PNG").write_bytes(b"")  # the same name on case-insensitive file systems, whatever the tag
+    with pytest.raises(SRError, match=r"c\.(PNG|png) and \S*c\.(PNG|png) would both be written as c_png_x2\.png"):
+        upscaler.plan(tmp_path, tmp_path / "o", 2)
+
+
+def test_every_input_gets_its_own_output(tmp_path, ckpt):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i, name in enumerate(("a.png", "a.jpg", "a_png.png", "c.png")):
+        Image.fromarray(random_image(8, 8 + i, seed=i)).save(src / name)
+    for overwrite in (False, True):
+        counts = upscaler.upscale_files(src, dst, ckpt, overwrite=overwrite, log=lambda m: None)
+        assert counts == {"done": 4, "skipped": 0, "failed": 0}
+    widths = sorted(Image.open(p).width for p in dst.iterdir())
+    assert widths == [16, 18, 20, 22]  # one output per input, none replaced by another
+    Image.fromarray(random_image(8, 8)).save(src / "c.PNG")
+    with pytest.raises(SRError, match="would both be written as"):
+        upscaler.upscale_files(src, tmp_path / "out2", ckpt, log=lambda m: None)
+    assert not (tmp_path / "out2").exists()
+
+
+def test_write_errors_fail_their_file_and_the_batch_goes_on(tmp_path, ckpt, full_disk):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    long = "n" * 240  # its temporary name used to pass the 255-byte limit
+    for i, name in enumerate((f"{long}.png", "a.png", "b.png", "sub/c.png")):
+        Image.fromarray(random_image(8, 8, seed=i)).save(src / name)
+    dst.mkdir()
+    (dst / "sub").write_text("a file where the output sub-folder goes")
+    (dst / "b_x2.png").mkdir()
+    logs = []
+    counts = upscaler.upscale_files(src, dst, ckpt, overwrite=True, recursive=True, log=logs.append)
+    assert counts == {"done": 2, "skipped": 0, "failed": 2}
+    assert (dst / f"{long}_x2.png").is_file() and (dst / "a_x2.png").is_file()
+    failed = [m for m in logs if m.startswith("failed:")]
+    assert any("b.png" in m and "folder" in m for m in failed)
+    assert any("sub/c_x2.png" in m and "a file stands" in m for m in failed)
+    # a full disk: every write fails with its own line, an earlier output survives, no temporary file is left
+    old = full_disk.folder / "a_x2.png"
+    old.write_bytes(b"an earlier output")
+    full_disk.fill()
+    logs.clear()
+    counts = upscaler.upscale_files(src, full_disk.folder, ckpt, overwrite=True, recursive=True, log=logs.append)
+    assert counts == {"done": 0, "skipped": 0, "failed": 4}
+    assert sum("No space left on device" in m for m in logs) == 4, logs
+    assert old.read_bytes() == b"an earlier output"
+    assert not [p for p in (*dst.rglob("*"), *full_disk.folder.rglob("*")) if p.name.endswith(TMP_SUFFIX)]
+
+
+def test_a_live_runs_temporary_file_is_left_alone(tmp_path, ckpt):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    Image.fromarray(random_image(8, 8)).save(src / "a.png")
+    with atomic_path(dst / "other_x2.png") as theirs:  # another output.py writing into the same folder
+        theirs.write_bytes(b"in progress")
+        assert upscaler.upscale_files(src, dst, ckpt, log=lambda m: None)["done"] == 1
+        assert theirs.read_bytes() == b"in progress"
+    assert (dst / "other_x2.png").read_bytes() == b"in progress" and (dst / "a_x2.png").is_file()
 
 
 def test_interrupted_write_leaves_nothing_and_stale_temp_files_are_cleaned(tmp_path, ckpt, monkeypatch):
@@ -114,3 +179,19 @@ def test_choose_weights_and_clear_errors(tmp_path):
     assert r.returncode == 2 and "missing.h5: checkpoint does not exist" in r.stderr
     r = run_script("output.py", "--input", tmp_path / "nope", "--weights", tmp_path / "A_x2.h5")
     assert r.returncode == 2 and "nope: folder does not exist" in r.stderr
+
+
+def test_a_float_tiff_is_upscaled_at_its_range(tmp_path, ckpt):
+    import tifffile
+
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    img = random_image(10, 12, seed=3).astype(np.float32) / 255.0
+    tifffile.imwrite(src / "f.tif", img, photometric="rgb")  # used to come out near-black, as uint16
+    tifffile.imwrite(src / "i.tif", np.round(img * 65535).astype(np.uint16), photometric="rgb")
+    counts = upscaler.upscale_files(src, dst, ckpt, fmt="same", log=lambda m: None)
+    assert counts == {"done": 2, "skipped": 0, "failed": 0}
+    out = tifffile.imread(dst / "f_x2.tif")
+    reference = tifffile.imread(dst / "i_x2.tif") / 65535.0
+    assert out.dtype == np.float32 and out.shape == (20, 24, 3)
+    assert np.abs(out - reference).max() < 1e-3 and out.max() > 0.5

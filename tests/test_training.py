@@ -13,25 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, random_image, run_script, save_tiny_checkpoint
+from conftest import ROOT, TINY_TRAIN, random_image, run_script, save_tiny_checkpoint
 from srkit import checkpoints
 from srkit.io import file_sha256
 from srkit.trainlog import read_log
 
-TINY = ["--model", "VDSR", "--model-args", '{"depth": 3, "filters": 8}', "--patch", "24", "--batch", "4",
-        "--log-every", "5", "--val-every", "10", "--lr", "1e-3"]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    (root / "train").mkdir()
-    (root / "Val").mkdir()
-    for i in range(4):
-        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
-    for i in range(2):
-        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
-    return root
+TINY = TINY_TRAIN
 
 
 def train(data, run_dir, *extra, env=None):
