@@ -10,7 +10,7 @@ clean jpeg95 jpeg90 jpeg75 jpeg50`` (the README's Real photos section).
 
 from . import jpegq
 
-REAL_AT_OR_BELOW = 95
+REAL_AT_OR_BELOW = 90
 
 
 def wants_real(path, threshold=REAL_AT_OR_BELOW):
