@@ -19,9 +19,10 @@ from . import checkpoints, evaluation, realdeg
 from .devices import hardware, setup_devices
 from .errors import SRError
 from .io import file_sha256
+from .paths import project_root
 from .transfer import fixed_args, transfer_layers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = project_root()  # the checkout, else the current folder
 
 
 def log(msg):
