@@ -24,6 +24,8 @@ def main(argv=None):
     p.add_argument("--output", default=str(project_root() / "inference" / "output"), help="output folder")
     p.add_argument("--weights", help="checkpoint (.h5); the model is rebuilt from the file")
     p.add_argument("--model", help="a shipped checkpoint in weights/ by file stem or architecture name")
+    p.add_argument("--preset", help="a shipped checkpoint by preset name: balanced_x2, real_x2, ... "
+                   "(python network.py --presets lists them)")
     p.add_argument("--scale", type=int, default=None, help="default: 2, or the checkpoint's scale")
     p.add_argument("--recursive", action="store_true", help="also images in sub-folders (tree mirrored)")
     p.add_argument("--format", default="png", help="png, jpg, webp, tif, bmp, or same (as the input)")
@@ -47,6 +49,10 @@ def main(argv=None):
                    help="refuse inputs declaring more pixels than this (decompression bombs)")
     a = p.parse_args(argv)
     a.input = a.input or shipped("samples")
+    if a.preset:
+        from ..presets import path
+
+        a.weights = a.weights or path(a.preset, a.weights_dir)
     counts = upscale_files(a.input, a.output, a.weights, a.model, a.scale, a.format.lower(), a.overwrite,
                            a.recursive, a.compare, a.ensemble, a.tile, a.tile_overlap, int(a.max_pixels),
                            a.weights_dir, precision=a.precision, denoise=a.denoise, denoise_pair=a.denoise_pair)
