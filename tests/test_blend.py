@@ -86,6 +86,7 @@ def test_output_denoise_zero_reproduces_the_clean_model_and_one_the_real(pair, t
     assert not np.array_equal(half, clean) and not np.array_equal(half, real)
 
 
+@pytest.mark.slow
 def test_output_py_refuses_a_bad_strength_in_one_line(pair, tmp_path):
     bad = run_script("output.py", "--weights-dir", pair, "--denoise", "2", "--output", tmp_path / "bad")
     assert bad.returncode != 0 and "--denoise 2.0: must lie in [0, 1]" in bad.stderr
