@@ -181,9 +181,11 @@ class Upscaler:
 def upscale(image, model, scale=None, upsampling=None, tile=None, ensemble=False):
     """One-call API: super-resolve ``image`` ((H, W), (H, W, 3) or (H, W, 4)
     array, uint8/uint16/float) with a keras.Model, a checkpoint path or a
-    preset name ("balanced_x2", "real_x2", ...; a name that is no file and
-    has no .h5 is taken as one). Returns the same layout and dtype, ``scale`` times larger."""
-    if isinstance(model, str) and not model.lower().endswith(".h5") and not os.path.exists(model):
+    preset name ("balanced_x2", "real_x2", ...: a string that names no file,
+    has no folder and no .h5 is taken as one). Returns the same layout and
+    dtype, ``scale`` times larger."""
+    if (isinstance(model, str) and not model.lower().endswith(".h5") and "/" not in model and os.sep not in model
+            and not os.path.exists(model)):
         up = Upscaler.from_preset(model, scale, tile=tile, ensemble=ensemble)
     elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         up, _ = Upscaler.from_checkpoint(model, scale, tile=tile, ensemble=ensemble)

@@ -17,7 +17,6 @@ from .io import (DEFAULT_MAX_PIXELS, FORMATS, TMP_SUFFIX, Picture, is_image_path
 from .paths import shipped
 
 
-
 def choose_weights(weights_dir, name=None, scale=None, real=False):
     """The shipped checkpoint to use: among those matching ``name`` (stem or
     architecture) and ``scale`` (default 2), the best recorded validation PSNR
