@@ -1,68 +1,8 @@
 #!/usr/bin/env python
-"""PSNR/SSIM tables on Set5, Set14 or any folder of HR images, under the papers'
-protocol (MATLAB-bicubic LR, Y channel, `scale` pixels shaved).
+"""PSNR/SSIM tables (same as `srkit evaluate`): see srkit/cli/evaluate.py, or --help."""
 
-  python evaluate.py --datasets Set5 Set14 --scales 2 3 4 --models bicubic \\
-      --data-root ../shared/datasets --json out.json
-"""
-
-import os
-import sys
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from srkit.cliargs import SCALE, Parser  # noqa: E402
-from srkit.errors import run_cli  # noqa: E402
-from srkit import evaluation  # noqa: E402
-
-
-def main(argv=None):
-    p = Parser(__doc__)
-    p.add_argument("--datasets", nargs="+", default=["Set5", "Set14"],
-                   help="folder names under the data root, or paths to folders of HR images")
-    p.add_argument("--scales", nargs="+", type=SCALE, default=[2, 3, 4])
-    p.add_argument("--models", nargs="+", default=None,
-                   help="nearest, bicubic, or checkpoints in --weights-dir by file stem or "
-                        "architecture (default: nearest, bicubic and every checkpoint there)")
-    p.add_argument("--weights", nargs="+", default=None, help="checkpoint files (.h5) to evaluate")
-    p.add_argument("--weights-dir", default=str(evaluation.ROOT / "weights"))
-    p.add_argument("--data-root", default=None,
-                   help="folder holding the datasets (default: $SR_DATA_ROOT, else evaluation/)")
-    p.add_argument("--json", dest="json_path", help="write the results as JSON here")
-    p.add_argument("--plot", default=str(evaluation.ROOT / "md_images" / "plot_psnr_ssim.png"),
-                   help="PSNR/SSIM plot path")
-    p.add_argument("--no-plot", action="store_true")
-    p.add_argument("--combined-dir", default=str(evaluation.ROOT / "evaluation" / "Combined"),
-                   help="where labelled HR | nearest | bicubic | model comparisons go")
-    p.add_argument("--no-combined", action="store_true")
-    p.add_argument("--readme", help="replace the results table between markers in this README")
-    p.add_argument("--readme-section", default="results", help="with --readme: the section, marked by "
-                   "<!-- NAME:start --> and <!-- NAME:end -->")
-    p.add_argument("--published", action="store_true",
-                   help="add the published SRCNN, VDSR and EDSR-baseline rows (labelled) to the table")
-    p.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
-                   help="inference precision(s) of the checkpoints; several: one row each (bfloat16 as NAME@bf16)")
-    p.add_argument("--ensemble", action="store_true", help="also score each checkpoint with the x8 "
-                   "flip/rotate self-ensemble of output.py --ensemble, as NAME+ (8x slower)")
-    p.add_argument("--showcase", metavar="DIR", help="write zoomed HR | bicubic | model crops of the "
-                   "--showcase-images at the --showcase-scales here (the README's md_images/)")
-    p.add_argument("--showcase-images", nargs="+", default=["butterfly", "comic", "zebra"])
-    p.add_argument("--showcase-scales", nargs="+", type=SCALE, default=[2, 4])
-    p.add_argument("--degrade", nargs="+", default=["clean"], choices=list(evaluation.benchdeg.DEGRADES),
-                   help="score on LR inputs degraded by these fixed, seeded recipes (srkit/benchdeg.py): one "
-                        "PSNR / SSIM column each; clean is the standard protocol")
-    a = p.parse_args(argv)
-    failures = []
-    evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
-                   None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
-                   published=a.published, precisions=a.precision, ensemble=a.ensemble, readme_tag=a.readme_section,
-                   degrades=a.degrade,
-                   showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None,
-                   failures=failures)
-    if failures:
-        print(f"{len(failures)} image(s) could not be read and were left out (see above)", file=sys.stderr)
-    return 1 if failures else 0
-
+from srkit.cli.evaluate import main
+from srkit.errors import run_cli
 
 if __name__ == "__main__":
     run_cli(main)

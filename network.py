@@ -1,57 +1,12 @@
 #!/usr/bin/env python
-"""Model builders. `python network.py` lists every registered model with its
-parameter count; `--plot` writes architecture diagrams to md_images/;
-`--weights weights/` lists the shipped checkpoints from their model cards;
-`--onnx weights/FAST_x2.h5 --to fast_x2.onnx` exports a checkpoint to ONNX
-(checked against Keras with ONNX Runtime).
+"""Model builders and listings (same as `srkit network`): see srkit/cli/network.py, or --help.
 
 From Python:  import network; model = network.build("VDSR")
 """
 
-import argparse
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from srkit.errors import run_cli  # noqa: E402
-from srkit.models import MODELS, build, canonical_name, get_builder  # noqa: E402,F401
-from srkit.summary import choice_table, model_table, plot_models, weights_table  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--plot", action="store_true", help="write architecture diagrams (needs pydot + Graphviz)")
-    p.add_argument("--out", default=os.path.join(HERE, "md_images"))
-    p.add_argument("--weights", metavar="DIR", help="instead: the shipped checkpoints in DIR, from their model cards")
-    p.add_argument("--choice", action="store_true", help="instead: the 'which model' table of the checkpoints in "
-                   "--weights-dir (default weights/): Set5/Set14 PSNR from --results, seconds per MP from --bench")
-    p.add_argument("--results", default=os.path.join(HERE, "evaluation", "results.json"), help="evaluate.py --json")
-    p.add_argument("--bench", default=os.path.join(HERE, "evaluation", "bench_amd.json"), help="bench.py --json")
-    p.add_argument("--readme", help="with --weights or --choice: also replace that table in this README")
-    p.add_argument("--onnx", metavar="CHECKPOINT", help="instead: export this .h5 checkpoint to ONNX")
-    p.add_argument("--to", help="with --onnx: output file (default: the checkpoint's name with .onnx)")
-    a = p.parse_args(argv)
-    if a.onnx:
-        from srkit.exporting import export_checkpoint
-
-        path, diff = export_checkpoint(a.onnx, a.to or os.path.splitext(a.onnx)[0] + ".onnx")
-        print(f"wrote {path} (ONNX Runtime vs Keras on a random input: max difference {diff:.1e})")
-        return
-    if a.weights or a.choice:
-        table = choice_table(a.weights or os.path.join(HERE, "weights"), a.results, a.bench) if a.choice else \
-            weights_table(a.weights)
-        print(table)
-        if a.readme:
-            from srkit.evaluation import update_readme
-
-            update_readme(a.readme, table, tag="choice" if a.choice else "weights")
-        return
-    print(model_table())
-    if a.plot:
-        plot_models(a.out)
-
+from srkit.cli.network import main
+from srkit.errors import run_cli
+from srkit.models import MODELS, build, canonical_name, get_builder  # noqa: F401 (import network; network.build)
 
 if __name__ == "__main__":
     run_cli(main)

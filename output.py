@@ -1,60 +1,8 @@
 #!/usr/bin/env python
-"""Upscale every image in inference/original into inference/output.
+"""Upscale images (same as `srkit upscale`): see srkit/cli/upscale.py, or --help."""
 
-  python output.py                                  # best shipped x2 model
-  python output.py --model VDSR --input photos/ --output big/ --recursive
-  python output.py --weights weights/LARGE_BEST.h5 --input photo.jpg --format same --compare
-
-Outputs are named <name>_x<scale>.<ext>. Any image works: 8/16-bit, greyscale,
-RGBA (alpha upscaled bicubically), palette, CMYK; EXIF orientation applied,
-ICC profile kept where the format allows. A bad file is reported and skipped;
-the exit code is 1 when any file failed.
-"""
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from srkit.cliargs import SCALE, Parser, count, number  # noqa: E402
-from srkit.errors import run_cli  # noqa: E402
-from srkit.inference import PRECISIONS  # noqa: E402
-from srkit.io import DEFAULT_MAX_PIXELS  # noqa: E402
-from srkit.upscaler import ROOT, upscale_files  # noqa: E402
-
-
-def main(argv=None):
-    p = Parser(__doc__)
-    p.add_argument("--input", default=str(ROOT / "inference" / "original"), help="image file or folder")
-    p.add_argument("--output", default=str(ROOT / "inference" / "output"), help="output folder")
-    p.add_argument("--weights", help="checkpoint (.h5); the model is rebuilt from the file")
-    p.add_argument("--model", help="a shipped checkpoint in weights/ by file stem or architecture name")
-    p.add_argument("--scale", type=SCALE, default=None, help="default: 2, or the checkpoint's scale")
-    p.add_argument("--recursive", action="store_true", help="also images in sub-folders (tree mirrored)")
-    p.add_argument("--format", default="png", help="png, jpg, webp, tif, bmp, or same (as the input)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
-    p.add_argument("--compare", action="store_true", help="also write nearest | bicubic | model side by side")
-    p.add_argument("--ensemble", action="store_true", help="x8 flip/rotate self-ensemble (8x slower)")
-    p.add_argument("--tile", type=count(0), default=None, help="tile side in input pixels (0: whole image; "
-                   "default: chosen from image size and memory)")
-    p.add_argument("--tile-overlap", type=count(0), default=None, help="input pixels of overlap (default: the "
-                   "model's receptive field, which makes tiled output equal whole-image output)")
-    p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto: bfloat16 where the hardware runs it natively "
-                        "(GPU; CPU with AMX or AVX512_BF16), else float32")
-    p.add_argument("--denoise", type=float, default=None, metavar="S",
-                   help="0..1: strength of the real-photo restoration, by mixing the weights of the REAL model "
-                        "(1) and its clean twin of the same architecture (0)")
-    p.add_argument("--denoise-pair", default=None, metavar="FILE",
-                   help="with --denoise: the other checkpoint of the pair (default: found in --weights-dir)")
-    p.add_argument("--weights-dir", default=str(ROOT / "weights"), help="where --model looks")
-    p.add_argument("--max-pixels", type=number(float, 1), default=DEFAULT_MAX_PIXELS,
-                   help="refuse inputs declaring more pixels than this (decompression bombs)")
-    a = p.parse_args(argv)
-    counts = upscale_files(a.input, a.output, a.weights, a.model, a.scale, a.format.lower(), a.overwrite,
-                           a.recursive, a.compare, a.ensemble, a.tile, a.tile_overlap, int(a.max_pixels),
-                           a.weights_dir, precision=a.precision, denoise=a.denoise, denoise_pair=a.denoise_pair)
-    return 1 if counts["failed"] else 0
-
+from srkit.cli.upscale import main
+from srkit.errors import run_cli
 
 if __name__ == "__main__":
     run_cli(main)

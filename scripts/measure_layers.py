@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Layer timings behind the README's Speed notes on SRCNN, in one process:
 
-  python scripts/measure_layers.py            # about a minute on 2 cores
-  python scripts/measure_layers.py --side 500 # smaller maps
+  python -m scripts.measure_layers            # about a minute on 2 cores
+  python -m scripts.measure_layers --side 500 # smaller maps
 
 1. Each classic model's output convolution (3 channels, float32) as a plain
    Conv2D and as ``layers.NarrowConv2D`` with the same weights, at 1 MP.
@@ -10,14 +10,12 @@
    each fed what it gets inside the model.
 
 Medians of 7 compiled calls (random weights: speed does not depend on them).
-Prints markdown tables.
+Prints markdown tables. Run it from the repository (python -m, as above) or
+with srkit installed (pip install -e .).
 """
 
 import argparse
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _timer(layer, x):

@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Peak memory and speed of output.py, each case in a fresh process:
 
-  python scripts/measure_output.py --weights weights/VDSR_x2.h5 --case big    # 4000x3000 x2
-  python scripts/measure_output.py --case large-memory                        # LARGE 250x250 vs 1000x750
-  python scripts/measure_output.py --case throughput                          # 1 MP output, every model
+  python -m scripts.measure_output --weights weights/VDSR_x2.h5 --case big    # 4000x3000 x2
+  python -m scripts.measure_output --case large-memory                        # LARGE 250x250 vs 1000x750
+  python -m scripts.measure_output --case throughput                          # 1 MP output, every model
 
 Inputs are made from scikit-image's astronaut photo (resized); models
 without a checkpoint given get random weights (speed and memory do not
-depend on the values). Prints a markdown table.
+depend on the values). Prints a markdown table. Run it from the repository
+(python -m, as above) or with srkit installed (pip install -e .).
 """
 
 import argparse
@@ -19,8 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, whose output.py is measured
 
 CHILD = """
 import json, resource, subprocess, sys, time

@@ -1,15 +1,18 @@
-"""Download the DIV2K zips: resumable, verified (size + SHA-256) before use,
-unpacked safely into the usual layout (``dest/DIV2K_train_HR/0001.png``, ...).
+"""Downloading data sets: ``fetch`` gets one file resumably and verifies it
+(size + SHA-256) before it takes its name; ``unpack`` extracts a zip or tar
+archive safely; ``download`` does both for the DIV2K zips, into the usual
+layout (``dest/DIV2K_train_HR/0001.png``, ...). ``benchmarks`` uses the same
+for the test sets.
 
-Standard library only (tqdm if present), so it runs before anything heavy is
-installed. A zip becomes ``<name>.zip`` only once verified; until then it is
-``<name>.zip.part`` and a rerun resumes it with an HTTP Range request.
+A file becomes ``<name>`` only once verified; until then it is
+``<name>.part`` and a rerun resumes it with an HTTP Range request.
 """
 
 import http.client
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -114,9 +117,9 @@ def _fetch(url, part, size):
             bar.close()
 
 
-def _verify(part, url, size, sha256):
+def _verify(part, url, size, sha256, warn=True):
     """SRError unless ``part`` has the expected size and SHA-256; a wrong file is deleted,
-    a short one kept so a rerun resumes it."""
+    a short one kept so a rerun resumes it. No SHA-256 known: a warning, unless not ``warn``."""
     got = part.stat().st_size
     if size is not None and got < size:
         raise SRError(f"{url}: incomplete download ({got} of {size} bytes); run again to resume")
@@ -124,7 +127,8 @@ def _verify(part, url, size, sha256):
         part.unlink()
         raise SRError(f"{url}: size mismatch (expected {size} bytes, got {got}); download deleted")
     if sha256 is None:
-        print(f"warning: {url}: no published checksum, the file could not be verified", file=sys.stderr)
+        if warn:
+            print(f"warning: {url}: no published checksum, the file could not be verified", file=sys.stderr)
         return
     digest = file_sha256(part, CHUNK)
     if digest != sha256.lower():
@@ -142,32 +146,64 @@ def _move_into(src, dst):
             _move_into(child, dst / child.name)
 
 
-def unpack(zip_path, dest_dir):
-    """Extract ``zip_path`` into ``dest_dir`` via a temporary folder, so an
-    interrupted unpack leaves no half folder. Members with absolute paths or
-    ``..`` are refused before anything is written. Already unpacked: no-op."""
-    zip_path, dest_dir = Path(zip_path), Path(dest_dir)
+def _open_archive(path):
+    """(member names, extractall(folder)) of a zip or (compressed) tar file;
+    tar members other than files and folders (links, devices) are refused."""
+    if zipfile.is_zipfile(path):
+        zf = zipfile.ZipFile(path)
+        return zf, [m.filename for m in zf.infolist()], zf.extractall
+    tf = tarfile.open(path)
+    members = tf.getmembers()
+    for m in members:
+        if not (m.isfile() or m.isdir()):
+            tf.close()
+            raise SRError(f"{path}: refused, member {m.name!r} is a link or special file")
+    extract = (lambda d: tf.extractall(d, filter="data")) if hasattr(tarfile, "data_filter") else tf.extractall
+    return tf, [m.name for m in members], extract
+
+
+def unpack(archive, dest_dir):
+    """Extract ``archive`` (zip or tar, gzip/bz2/xz too) into ``dest_dir`` via
+    a temporary folder, so an interrupted unpack leaves no half folder. Members
+    with absolute paths or ``..`` are refused before anything is written.
+    Already unpacked: no-op."""
+    archive, dest_dir = Path(archive), Path(dest_dir)
     try:
-        with zipfile.ZipFile(zip_path) as zf:
-            members = zf.infolist()
-            for m in members:
-                p = PurePosixPath(m.filename.replace("\\", "/"))
+        handle, names, extractall = _open_archive(archive)
+        with handle:
+            for name in names:
+                p = PurePosixPath(name.replace("\\", "/"))
                 if p.is_absolute() or ".." in p.parts or ":" in "".join(p.parts[:1]):
-                    raise SRError(f"{zip_path}: refused, unsafe member path {m.filename!r}")
-            if all((dest_dir / m.filename).exists() for m in members):
+                    raise SRError(f"{archive}: refused, unsafe member path {name!r}")
+            if all((dest_dir / name).exists() for name in names):
                 return
             dest_dir.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f"{zip_path.stem}.unpacking-", dir=dest_dir))
+            tmp = Path(tempfile.mkdtemp(prefix=f"{archive.name.split('.')[0]}.unpacking-", dir=dest_dir))
             try:
-                zf.extractall(tmp)
+                extractall(tmp)
                 for child in tmp.iterdir():
                     _move_into(child, dest_dir / child.name)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     except zipfile.BadZipFile as exc:
-        raise SRError(f"{zip_path}: bad zip file ({exc})") from None
+        raise SRError(f"{archive}: bad zip file ({exc})") from None
+    except tarfile.TarError as exc:
+        raise SRError(f"{archive}: not a zip or tar archive, or a damaged one ({exc})") from None
     except OSError as exc:
-        raise SRError(f"{zip_path}: cannot unpack ({exc})") from None
+        raise SRError(f"{archive}: cannot unpack ({exc})") from None
+
+
+def fetch(url, path, size=None, sha256=None, warn=True):
+    """Download ``url`` to ``path`` unless a file of the expected ``size`` is
+    there: via ``<path>.part`` (resumed by a rerun), verified before it is
+    renamed. ``size`` / ``sha256`` None: not checked (``warn``: say so)."""
+    path = Path(path)
+    if not path.exists() or (size is not None and path.stat().st_size != size):
+        part = path.with_name(path.name + ".part")
+        _fetch(url, part, size)
+        _verify(part, url, size, sha256, warn)
+        os.replace(part, path)
+    return path
 
 
 def download(names, dest_dir, base_url=OFFICIAL, files=None):
@@ -183,11 +219,6 @@ def download(names, dest_dir, base_url=OFFICIAL, files=None):
             raise SRError(f"{name}: unknown file (known: {', '.join(sorted(files))})")
     for name in names:
         size, sha256 = files[name]
-        url, zip_path = f"{base_url}{name}.zip", dest_dir / f"{name}.zip"
-        if not zip_path.exists() or (size is not None and zip_path.stat().st_size != size):
-            part = dest_dir / f"{name}.zip.part"
-            _fetch(url, part, size)
-            _verify(part, url, size, sha256)
-            os.replace(part, zip_path)
+        zip_path = fetch(f"{base_url}{name}.zip", dest_dir / f"{name}.zip", size, sha256)
         unpack(zip_path, dest_dir)
         print(f"{name}: ready in {dest_dir}", file=sys.stderr)

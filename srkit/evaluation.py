@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import benchdeg, degradations, metrics
+from . import benchdeg, benchmarks, degradations, metrics
 from .errors import SRError
 from .io import list_images, load_image
+from .paths import project_root, shipped
 from .safewrite import check_writable, write_file
 
 BASELINES = ("nearest", "bicubic")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = project_root()  # default outputs and data: the checkout, else the current folder
 
 
 @dataclass
@@ -52,7 +53,8 @@ def resolve_dataset(name, data_root):
     if not candidate.exists() and (os.sep in str(name) or Path(name).exists()):
         candidate = Path(name)
     if not candidate.exists():
-        raise SRError(f"{candidate}: dataset folder does not exist (data root: {data_root})")
+        hint = f"; fetch it with: {benchmarks.fetch_command(name, data_root)}" if name in benchmarks.SETS else ""
+        raise SRError(f"{candidate}: dataset folder does not exist (data root: {data_root}){hint}")
     return Path(name).name or str(name), candidate
 
 
@@ -253,7 +255,7 @@ def update_readme(path, text, tag="results"):
     write_file(path, f"{head}{start}\n{text}\n{end}{tail}".encode(), "README")
 
 
-def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights", data_root=None,
+def run(datasets, scales, models=None, weights=None, weights_dir=None, data_root=None,
         json_path=None, plot_path=None, combined_dir=None, readme=None, log=None, published=False,
         precisions=("float32",), showcase=None, ensemble=False, readme_tag="results", degrades=("clean",),
         failures=None):
@@ -268,6 +270,7 @@ def run(datasets, scales, models=None, weights=None, weights_dir=ROOT / "weights
         if path:
             check_writable(path, what)
     data_root = Path(data_root) if data_root else default_data_root()
+    weights_dir = shipped("weights", required=False) if weights_dir is None else weights_dir
     methods = resolve_methods(models, weights, weights_dir, precisions, ensemble)
     results = evaluate(datasets, scales, methods, data_root, combined_dir, log=log, showcase=showcase,
                        degrades=degrades, failures=failures)

@@ -6,6 +6,8 @@ an eager call of a functional model keeps every intermediate activation alive
 (LARGE on a 256x256 input: 4.1 GB peak RSS eager, 1.0 GB compiled).
 """
 
+import os
+
 import numpy as np
 
 from . import tiling
@@ -79,6 +81,7 @@ class Upscaler:
     def __init__(self, model, scale, upsampling="pre", tile=None, overlap=None, ensemble=False):
         self.model, self.scale, self.upsampling = model, int(scale), upsampling
         self.tile, self.ensemble, self._fn = tile, ensemble, None
+        self.info = None  # the CheckpointInfo, when made from a preset
         self.overlap = tiling.default_overlap(model, self.scale, upsampling) if overlap is None else overlap
 
     @classmethod
@@ -87,6 +90,16 @@ class Upscaler:
 
         model, info = checkpoints.load(path, precision=resolve_precision(precision))
         return cls(model, scale or info.scales[0], models.get_builder(info.model).upsampling, **kwargs), info
+
+    @classmethod
+    def from_preset(cls, name, scale=None, precision="float32", weights_dir=None, **kwargs):
+        """The Upscaler of a shipped checkpoint by preset name (``srkit.presets``:
+        "balanced_x2", "fast_x4", "real_x2", ...); its card's description is ``.info``."""
+        from . import presets
+
+        up, info = cls.from_checkpoint(presets.path(name, weights_dir), scale, precision, **kwargs)
+        up.info = info
+        return up
 
     def tile_for(self, shape):
         if self.tile is not None:
@@ -167,9 +180,14 @@ class Upscaler:
 
 def upscale(image, model, scale=None, upsampling=None, tile=None, ensemble=False):
     """One-call API: super-resolve ``image`` ((H, W), (H, W, 3) or (H, W, 4)
-    array, uint8/uint16/float) with a keras.Model or a checkpoint path.
-    Returns the same layout and dtype, ``scale`` times larger."""
-    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+    array, uint8/uint16/float) with a keras.Model, a checkpoint path or a
+    preset name ("balanced_x2", "real_x2", ...: a string that names no file,
+    has no folder and no .h5 is taken as one). Returns the same layout and
+    dtype, ``scale`` times larger."""
+    if (isinstance(model, str) and not model.lower().endswith(".h5") and "/" not in model and os.sep not in model
+            and not os.path.exists(model)):
+        up = Upscaler.from_preset(model, scale, tile=tile, ensemble=ensemble)
+    elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         up, _ = Upscaler.from_checkpoint(model, scale, tile=tile, ensemble=ensemble)
     else:
         if scale is None:

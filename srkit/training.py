@@ -20,10 +20,11 @@ from .devices import hardware, setup_devices
 from .errors import SRError
 from .interrupts import StopRequests
 from .io import file_sha256
+from .paths import project_root
 from .safewrite import remove_stale_temp_files, write_file
 from .transfer import fixed_args, transfer_layers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = project_root()  # the checkout, else the current folder
 
 
 def log(msg):

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from . import checkpoints, evaluation, rundir
 from .errors import SRError
+from .paths import project_root
 from .safewrite import write_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = project_root()  # the checkout, else the current folder
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE_OVERRIDES = ("steps", "minutes", "precision", "data", "val_data", "data_root", "val_every", "save_every_min",
                        "workers", "log_every", "lr", "patience", "rescale")

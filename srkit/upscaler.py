@@ -13,9 +13,8 @@ from pathlib import Path
 from . import autopick, blend, checkpoints
 from .errors import SRError
 from .io import DEFAULT_MAX_PIXELS, FORMATS, Picture, is_image_path, list_images, read_picture, to_8bit, write_picture
+from .paths import shipped
 from .safewrite import remove_stale_temp_files
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def choose_weights(weights_dir, name=None, scale=None, real=False):
@@ -104,7 +103,7 @@ def _compare(path, lr, sr, scale):
 
 def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=None, fmt="png", overwrite=False,
                   recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
-                  max_pixels=DEFAULT_MAX_PIXELS, weights_dir=ROOT / "weights", log=None, precision="auto",
+                  max_pixels=DEFAULT_MAX_PIXELS, weights_dir=None, log=None, precision="auto",
                   denoise=None, denoise_pair=None):
     """Upscale every image under ``input_path`` into ``output_dir``.
     ``denoise`` S in [0, 1]: interpolate the chosen real-degradation model
@@ -120,6 +119,7 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     if denoise is not None:
         blend.check_strength(denoise)  # before any model is loaded
     explicit = weights is not None
+    weights_dir = shipped("weights", required=False) if weights_dir is None else weights_dir
     weights = Path(weights) if weights else choose_weights(weights_dir, model_name, scale, real=denoise is not None)
     precision = resolve_precision(precision)
     if denoise is None:

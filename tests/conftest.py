@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def pytest_configure(config):
@@ -56,8 +55,10 @@ def data(tmp_path_factory):
 
 
 def run_script(script, *args, env=None, timeout=600):
-    """Run a top-level script as a user would; returns CompletedProcess."""
+    """Run a top-level script as a user would; returns CompletedProcess.
+    srkit is imported from this checkout (PYTHONPATH), installed or not."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, str(ROOT / script), *map(str, args)],
         capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=timeout,

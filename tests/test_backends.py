@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_model_and_checkpoint_tests_pass_under_jax():
     pytest.importorskip("jax")
     if os.environ.get("KERAS_BACKEND") == "jax":

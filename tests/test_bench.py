@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from conftest import run_script
 from srkit import bench, exporting, models
@@ -19,6 +20,7 @@ def test_flop_per_pixel_counts_every_kernel_at_its_resolution():
     assert bench.flop_per_pixel(fast, 2, "post") == 2 * body / 4
 
 
+@pytest.mark.slow
 def test_bench_json(tmp_path):
     out = tmp_path / "b.json"
     r = run_script("bench.py", "--models", "FAST", "--sizes", "96", "--repeats", "1", "--json", out)
@@ -44,6 +46,7 @@ def test_bench_json(tmp_path):
     assert "| FAST | x3 | 96² |" in r.stdout
 
 
+@pytest.mark.slow
 def test_bench_builds_models_with_the_arguments_given(tmp_path):
     """--variant and --scales: a shipped variant (e.g. a deeper BALANCED x2) is
     timed as built beside the registry's default, and its rows say which
@@ -62,6 +65,7 @@ def test_bench_builds_models_with_the_arguments_given(tmp_path):
     assert bad.returncode == 2 and "--scales" in bad.stderr
 
 
+@pytest.mark.slow
 def test_layer_timing_script_times_every_output_conv_both_ways_and_each_srcnn_layer():
     import re
 

@@ -86,6 +86,7 @@ def test_output_denoise_zero_reproduces_the_clean_model_and_one_the_real(pair, t
     assert not np.array_equal(half, clean) and not np.array_equal(half, real)
 
 
+@pytest.mark.slow
 def test_output_py_refuses_a_bad_strength_in_one_line(pair, tmp_path):
     bad = run_script("output.py", "--weights-dir", pair, "--denoise", "2", "--output", tmp_path / "bad")
     assert bad.returncode != 0 and "--denoise 2.0: must lie in [0, 1]" in bad.stderr
@@ -109,7 +110,8 @@ def test_a_plain_run_upscales_compressed_jpegs_with_the_real_model_and_the_rest_
     counts = upscaler.upscale_files(src, tmp_path / "auto", weights_dir=weights, precision="float32",
                                     log=messages.append)
     assert counts["done"] == 3
-    assert any(m.startswith("low.jpg: JPEG quality 75, upscaled with REAL_x2.h5") for m in messages)
+    low = autopick.REAL_AT_OR_BELOW - 20
+    assert any(m.startswith(f"low.jpg: JPEG quality {low}, upscaled with REAL_x2.h5") for m in messages)
     assert not any(m.startswith(("top.jpg", "lossless.png")) for m in messages)
     def alone(model, stem):  # each file upscaled by one named model
         upscaler.upscale_files(next(src.glob(f"{stem}.*")), tmp_path / model, weights=weights / f"{model}.h5",

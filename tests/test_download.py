@@ -149,6 +149,7 @@ def test_http_and_network_errors(server, tmp_path):
         download.download(["DIV2K_nope"], tmp_path, server.url)
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(server, tmp_path):
     blob = make_zip()
     server.blobs[f"/{NAME}.zip"] = blob

@@ -16,6 +16,7 @@ PUBLISHED_BICUBIC = {  # (dataset, scale): (PSNR, SSIM), as in SRCNN/VDSR/EDSR p
 }
 
 
+@pytest.mark.slow
 def test_reproduces_published_bicubic_rows(benchmark_root, tmp_path):
     out = tmp_path / "out.json"
     r = run_script("evaluate.py", "--models", "bicubic", "--datasets", "Set5", "Set14", "--scales", 2, 3, 4,
@@ -116,6 +117,7 @@ def _assert_one_line_error(r, *needles):
         assert str(needle) in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_bad_input_gives_one_line_errors(tmp_path, small_dataset):
     base = ["--no-plot", "--no-combined", "--data-root", tmp_path, "--scales", "2", "--models", "bicubic"]
     r = run_script("evaluate.py", *base, "--datasets", "Missing")
@@ -167,6 +169,7 @@ def test_dataset_given_as_path(tmp_path, small_dataset):
     assert [(r.dataset, r.model) for r in results] == [("Tiny", "bicubic")]
 
 
+@pytest.mark.slow
 def test_showcase_crops_where_bicubic_misses_most(tmp_path):
     from srkit.visualize import busiest_window
 
@@ -208,6 +211,7 @@ def test_degraded_inputs_score_like_an_independent_computation(small_dataset, tm
     assert res[1].psnr < res[0].psnr
 
 
+@pytest.mark.slow
 def test_degrade_table_and_json_keep_clean_rows_as_before(small_dataset, tmp_path):
     out = tmp_path / "d.json"
     r = run_script("evaluate.py", "--models", "bicubic", "nearest", "--datasets", small_dataset, "--scales", 2,

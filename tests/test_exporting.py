@@ -36,6 +36,7 @@ def test_onnx_runtime_matches_keras(tmp_path, name, args, scale):
     assert np.max(np.abs(y - ref)) < 1e-4 and np.std(ref) > 0.01
 
 
+@pytest.mark.slow
 def test_network_cli_exports_a_checkpoint(tmp_path):
     _random_checkpoint(tmp_path / "fast.h5", "FAST", {"scale": 2, "blocks": 1, "filters": 8}, 2)
     r = run_script("network.py", "--onnx", tmp_path / "fast.h5")

@@ -1,8 +1,11 @@
 """network.py's table and the top-level re-exports."""
 
+import pytest
+
 from conftest import run_script
 
 
+@pytest.mark.slow
 def test_network_cli_prints_every_model_with_its_parameter_count():
     r = run_script("network.py")
     assert r.returncode == 0, r.stderr

@@ -38,6 +38,7 @@ def batch(tmp_path):
     return src
 
 
+@pytest.mark.slow
 def test_batch_of_every_kind_with_bad_files(tmp_path, batch, ckpt):
     dst = tmp_path / "out"
     r = run_script("output.py", "--input", batch, "--output", dst, "--weights", ckpt, "--recursive")
@@ -65,6 +66,7 @@ def test_batch_of_every_kind_with_bad_files(tmp_path, batch, ckpt):
     assert Image.open(dst / "rgb_x2_compare.png").width >= 3 * 48
 
 
+@pytest.mark.slow
 def test_outputs_never_replace_inputs(tmp_path, ckpt):
     src = tmp_path / "in"
     src.mkdir()
@@ -166,6 +168,7 @@ def test_interrupted_write_leaves_nothing_and_stale_temp_files_are_cleaned(tmp_p
     assert list(dst.iterdir()) == []  # stale file removed, no partial output, no temp file
 
 
+@pytest.mark.slow
 def test_choose_weights_and_clear_errors(tmp_path):
     save_tiny_checkpoint(tmp_path / "A_x2.h5", metadata={"best_psnr": 30.0})
     save_tiny_checkpoint(tmp_path / "B_x2.h5", metadata={"best_psnr": 31.0})

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from conftest import ROOT
 from srkit import safewrite
 from srkit.errors import SRError
 from srkit.safewrite import TMP_SUFFIX, atomic_path, remove_stale_temp_files, write_file
@@ -62,12 +63,13 @@ def test_only_temporary_files_of_dead_runs_are_removed(tmp_path):
 @pytest.mark.slow
 def test_a_lock_held_by_another_process_keeps_its_file(tmp_path):
     # a live run's file whose PID this process cannot judge (another PID namespace, a reused PID)
+    # run from the checkout, where srkit imports (it is also installed by requirements.txt)
     child = subprocess.Popen([sys.executable, "-c", f"""
-import sys; sys.path.insert(0, {str(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))!r})
+import sys
 from srkit.safewrite import atomic_path
 with atomic_path({str(tmp_path / 'e.png')!r}) as tmp:
     print(tmp, flush=True); sys.stdin.readline()
-"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         tmp = tmp_path / os.path.basename(child.stdout.readline().strip())
         renamed = tmp.with_name(tmp.name.replace(f".{child.pid}-", f".{os.getpid()}-"))

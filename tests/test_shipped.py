@@ -18,6 +18,7 @@ def test_something_is_shipped():
     assert SHIPPED, "weights/ holds no checkpoint"
 
 
+@pytest.mark.slow  # every shipped model on full-size Set5, twice
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_checkpoint(path: Path, benchmark_root):
     card = json.loads(path.with_suffix(".json").read_text())

@@ -40,6 +40,7 @@ def _weights(path):
     return model.get_weights(), info
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(data, full_run, tmp_path):
     run = tmp_path / "split"
     train(data, run, "--steps", "7")
@@ -54,6 +55,7 @@ def test_resume_equals_uninterrupted(data, full_run, tmp_path):
     assert float(rows[-1]["val_psnr"]) == pytest.approx(float(read_log(full_run / "log.csv")[-1]["val_psnr"]), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_validation_psnr_equals_evaluate_py(data, full_run, tmp_path):
     info = checkpoints.read_info(full_run / "best.h5")
     out = tmp_path / "e.json"
@@ -65,6 +67,7 @@ def test_validation_psnr_equals_evaluate_py(data, full_run, tmp_path):
     assert row["ssim"] == pytest.approx(info.metadata["best_ssim"], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_run_folder_contents_export_and_plot(full_run, tmp_path):
     for name in ("last.h5", "best.h5", "log.csv", "config.json", "curves.png"):
         assert (full_run / name).exists(), name
@@ -87,6 +90,7 @@ def test_run_folder_contents_export_and_plot(full_run, tmp_path):
     assert card["validation"]["psnr"] == pytest.approx(info.metadata["best_psnr"])
 
 
+@pytest.mark.slow
 def test_sigterm_leaves_a_loadable_checkpoint(data, tmp_path):
     run = tmp_path / "term"
     args = [*TINY, "--data", data / "train", "--no-val", "--run-dir", run, "--steps", "100000", "--log-every", "2"]
@@ -104,6 +108,7 @@ def test_sigterm_leaves_a_loadable_checkpoint(data, tmp_path):
     assert 2 <= info.metadata["step"] < 100000
 
 
+@pytest.mark.slow
 def test_jax_backend_trains(data, tmp_path):
     pytest.importorskip("jax")
     run = tmp_path / "jax"
@@ -113,6 +118,7 @@ def test_jax_backend_trains(data, tmp_path):
     assert np.isfinite(info.metadata["best_psnr"])
 
 
+@pytest.mark.slow
 def test_mixed_precision_and_clipping_run_under_jax(data, tmp_path):
     pytest.importorskip("jax")
     run = tmp_path / "mp"
@@ -125,6 +131,7 @@ def test_mixed_precision_and_clipping_run_under_jax(data, tmp_path):
     assert all(np.isfinite(losses)) and losses[-1] < 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_data_parallel_on_two_virtual_cpus(data, tmp_path, backend):
     if backend == "jax":
@@ -159,6 +166,7 @@ def _one_line_error(r, *needles):
         assert str(n) in line, line
 
 
+@pytest.mark.slow
 def test_bad_input(data, tmp_path, full_run):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -174,6 +182,7 @@ def test_bad_input(data, tmp_path, full_run):
     _one_line_error(run_script("train.py", *base, "--data", data / "train", "--init-from", other), "holds LARGE")
 
 
+@pytest.mark.slow
 def test_corrupt_image_is_skipped_and_training_goes_on(data, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -184,6 +193,7 @@ def test_corrupt_image_is_skipped_and_training_goes_on(data, tmp_path):
     assert "warning: skipping" in r.stderr and "zz_broken.jpg" in r.stderr
 
 
+@pytest.mark.slow
 def test_gpu_script_on_cpu_with_tiny_budget(data, tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "MINUTES": "0.02", "RUN": str(tmp_path / "gpurun"), "JAX_PLATFORMS": "cpu",
@@ -203,6 +213,7 @@ def test_gpu_script_on_cpu_with_tiny_budget(data, tmp_path):
     assert info.metadata["backend"] == "jax"
 
 
+@pytest.mark.slow  # eight short training runs in this process
 def test_a_budget_run_ends_validated_wherever_the_clock_runs_out(data, tmp_path, monkeypatch):
     # The budget ran out between two clock checks on a slow CI machine and the run ended unvalidated. Let the
     # clock run out at the k-th check, for every k around the first log row and the first validation.
@@ -220,6 +231,7 @@ def test_a_budget_run_ends_validated_wherever_the_clock_runs_out(data, tmp_path,
         assert meta["best_psnr"] is not None and meta["state"]["best_step"] == meta["step"], (k, meta["step"])
 
 
+@pytest.mark.slow
 def test_post_upsampling_model_trains_at_its_scale(data, tmp_path):
     run = tmp_path / "fast"
     args = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
@@ -234,6 +246,7 @@ def test_post_upsampling_model_trains_at_its_scale(data, tmp_path):
                     "one scale at a time")
 
 
+@pytest.mark.slow
 def test_rescale_is_recorded_and_kept_on_resume(data, tmp_path):
     train(data, tmp_path / "r", "--steps", "2", "--no-val", "--rescale", "0.9", "0.8")
     meta = checkpoints.read_info(tmp_path / "r" / "last.h5").metadata
@@ -247,6 +260,7 @@ def test_rescale_is_recorded_and_kept_on_resume(data, tmp_path):
     assert not bad.exists()
 
 
+@pytest.mark.slow
 def test_resume_of_a_fine_tuning_run_keeps_its_own_weights(data, tmp_path):
     start = tmp_path / "start.h5"
     save_tiny_checkpoint(start, "VDSR", {"depth": 3, "filters": 8})
@@ -260,6 +274,7 @@ def test_resume_of_a_fine_tuning_run_keeps_its_own_weights(data, tmp_path):
     assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) < 1e-6
 
 
+@pytest.mark.slow
 def test_resume_may_change_precision_and_the_card_says_so(data, tmp_path):
     run = tmp_path / "prec"
     train(data, run, "--steps", "3", "--no-val")
@@ -278,6 +293,7 @@ def test_resume_may_change_precision_and_the_card_says_so(data, tmp_path):
     assert "| w.h5 | VDSR (depth=3, filters=8) |" in table.stdout and "| 3 float32 + 3 mixed_bfloat16 |" in table.stdout
 
 
+@pytest.mark.slow
 def test_resume_may_restart_the_learning_rate(data, tmp_path):
     run = tmp_path / "lr"
     train(data, run, "--steps", "3", "--no-val", "--lr", "1e-3", "--log-every", "1")
@@ -291,6 +307,7 @@ def test_resume_may_restart_the_learning_rate(data, tmp_path):
     assert [float(r.split(",")[2]) for r in rows] == [1e-3] * 3 + [2e-4] * 2
 
 
+@pytest.mark.slow
 def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
     base = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
             "--no-val", "--log-every", "2", "--data", data / "train"]
@@ -310,6 +327,7 @@ def test_x3_fine_tunes_from_x2_weights(data, tmp_path):
     assert x3.get_layer("upsample0_conv").get_weights()[0].shape[-1] == 27
 
 
+@pytest.mark.slow
 def test_a_deeper_model_grows_from_trained_weights_and_starts_where_they_ended(data, tmp_path):
     base = ["--model", "BALANCED", "--scale", "2", "--patch", "24", "--batch", "4", "--no-val", "--log-every", "2",
             "--data", data / "train"]
@@ -370,6 +388,7 @@ def test_ema_validates_and_keeps_the_average_while_training_goes_on_raw(data, tm
     assert r.psnr == pytest.approx(info.metadata["best_psnr"], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_resume_without_validation_keeps_the_validated_best(full_run, tmp_path):
     import shutil
 
@@ -382,6 +401,7 @@ def test_resume_without_validation_keeps_the_validated_best(full_run, tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(a, b)) and info.metadata["step"] == 20
 
 
+@pytest.mark.slow
 def test_a_run_folder_without_best_h5_gets_one_whose_metadata_matches_it(full_run, tmp_path):
     # committed run folders hold only last.h5; a --no-val resume must not label its weights with the old best
     import shutil
@@ -397,6 +417,7 @@ def test_a_run_folder_without_best_h5_gets_one_whose_metadata_matches_it(full_ru
     assert all(np.allclose(x, y) for x, y in zip(best, last))
 
 
+@pytest.mark.slow
 def test_ema_resumes_exactly_under_jax(data, tmp_path):
     pytest.importorskip("jax")
     env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
@@ -415,6 +436,7 @@ def test_ema_resumes_exactly_under_jax(data, tmp_path):
     _one_line_error(run_script("train.py", *TINY, "--data", data / "train", "--ema", "1.5"), "--ema 1.5")
 
 
+@pytest.mark.slow
 def test_real_degradation_resumes_exactly_and_the_card_names_its_settings(data, tmp_path):
     args = ["--model", "FAST", "--model-args", '{"blocks": 1, "filters": 8}', "--patch", "24", "--batch", "4",
             "--log-every", "3", "--val-every", "6", "--data", data / "train", data / "Val", "--data-root", data,

@@ -1,0 +1,60 @@
+"""Model builders. `python network.py` lists every registered model with its
+parameter count; `--plot` writes architecture diagrams to md_images/;
+`--weights weights/` lists the shipped checkpoints from their model cards;
+`--choice` writes the 'which model' table (quality beside speed);
+`--presets` lists the presets (balanced_x2, real_x2, ...: srkit/presets.py);
+`--onnx weights/FAST_x2.h5 --to fast_x2.onnx` exports a checkpoint to ONNX
+(checked against Keras with ONNX Runtime).
+
+From Python:  import network; model = network.build("VDSR")
+"""
+
+import argparse
+import os
+
+from ..paths import project_root
+from ..summary import choice_table, model_table, plot_models, weights_table
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--plot", action="store_true", help="write architecture diagrams (needs pydot + Graphviz)")
+    p.add_argument("--out", default=str(project_root() / "md_images"))
+    p.add_argument("--weights", metavar="DIR", help="instead: the shipped checkpoints in DIR, from their model cards")
+    p.add_argument("--presets", action="store_true", help="instead: the presets with scale, parameters and Set5 PSNR "
+                   "(from the model cards in --weights DIR, default the shipped weights)")
+    p.add_argument("--choice", action="store_true", help="instead: the 'which model' table of the checkpoints in "
+                   "--weights (default the shipped weights): Set5/Set14 PSNR from --results, seconds per MP from --bench")
+    p.add_argument("--results", default=str(project_root() / "evaluation" / "results.json"), help="evaluate.py --json")
+    p.add_argument("--bench", default=str(project_root() / "evaluation" / "bench_amd.json"), help="bench.py --json")
+    p.add_argument("--readme", help="with --weights or --choice: also replace that table in this README")
+    p.add_argument("--onnx", metavar="CHECKPOINT", help="instead: export this .h5 checkpoint to ONNX")
+    p.add_argument("--to", help="with --onnx: output file (default: the checkpoint's name with .onnx)")
+    a = p.parse_args(argv)
+    if a.onnx:
+        from ..exporting import export_checkpoint
+
+        path, diff = export_checkpoint(a.onnx, a.to or os.path.splitext(a.onnx)[0] + ".onnx")
+        print(f"wrote {path} (ONNX Runtime vs Keras on a random input: max difference {diff:.1e})")
+        return
+    if a.presets:
+        from ..presets import table
+
+        print(table(a.weights))
+        return
+    if a.weights or a.choice:
+        if a.choice:
+            from ..paths import shipped
+
+            table = choice_table(a.weights or shipped("weights"), a.results, a.bench)
+        else:
+            table = weights_table(a.weights)
+        print(table)
+        if a.readme:
+            from ..evaluation import update_readme
+
+            update_readme(a.readme, table, tag="choice" if a.choice else "weights")
+        return
+    print(model_table())
+    if a.plot:
+        plot_models(a.out)
