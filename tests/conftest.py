@@ -49,6 +49,19 @@ def random_image(h, w, channels=3, seed=0):
     return img[..., 0] if channels == 1 else img
 
 
+def training_folders(root, val_images=2):
+    """``root/train`` (4 small images) and ``root/Val`` (``val_images``): data for tiny training runs."""
+    from PIL import Image
+
+    (root / "train").mkdir()
+    (root / "Val").mkdir()
+    for i in range(4):
+        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
+    for i in range(val_images):
+        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
+    return root
+
+
 def save_tiny_checkpoint(path, name="VDSR", args=None, scale=2, seed=0, metadata=None):
     """A small randomly initialised model saved in our format; returns the model."""
     import keras
@@ -60,3 +73,8 @@ def save_tiny_checkpoint(path, name="VDSR", args=None, scale=2, seed=0, metadata
     model = models.build(name, **args)
     checkpoints.save(path, model, name, args, scale, metadata or {"step": 0})
     return model
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts several processes (tests/test_multiworker.py); "
+                            "deselect with -m 'not slow'")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, random_image, run_script, save_tiny_checkpoint
+from conftest import ROOT, random_image, run_script, save_tiny_checkpoint, training_folders
 from srkit import checkpoints
 from srkit.io import file_sha256
 from srkit.trainlog import read_log
@@ -24,14 +24,7 @@ TINY = ["--model", "VDSR", "--model-args", '{"depth": 3, "filters": 8}', "--patc
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    (root / "train").mkdir()
-    (root / "Val").mkdir()
-    for i in range(4):
-        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
-    for i in range(2):
-        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
-    return root
+    return training_folders(tmp_path_factory.mktemp("data"))
 
 
 def train(data, run_dir, *extra, env=None):
