@@ -3,7 +3,9 @@
 
 Every batch is a pure function of (seed, step), so a resumed run sees exactly
 the batches an uninterrupted one would, and batches can be built ahead in
-worker threads without touching any shared random state.
+worker threads without touching any shared random state. A worker of a
+multi-worker job builds only its share of each global batch (``shard``): the
+random draws of every patch are made, the pixels only of its own.
 """
 
 import concurrent.futures
@@ -43,13 +45,19 @@ class PatchSampler:
     ``rescale``: factors < 1 at which every image also enters the set, shrunk
     with MATLAB bicubic (the scale augmentation of FSRCNN, VDSR and DRRN's
     291-image training): more, and finer, texture from the same photos.
+    ``shard`` (index, count): ``batch`` returns patches index, index + count,
+    ... of the global batch of ``batch`` patches (one worker's share).
     """
 
     def __init__(self, folder, scales=(2,), patch=64, batch=8, upsampling="pre", degradation="bicubic",
-                 seed=0, augment=True, workers=2, log=None, rescale=(), strength="medium"):
+                 seed=0, augment=True, workers=2, log=None, rescale=(), strength="medium", shard=(0, 1)):
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.scales = [int(s) for s in scales]
         self.patch, self.batch_size, self.seed, self.augment = int(patch), int(batch), int(seed), augment
+        self.shard = (int(shard[0]), int(shard[1]))
+        if not 0 <= self.shard[0] < self.shard[1] or self.batch_size % self.shard[1]:
+            raise SRError(f"batch {self.batch_size} cannot be split into {self.shard[1]} equal shares "
+                          f"(share {self.shard[0]})")
         self.upsampling, self.degradation = upsampling, degradation
         if degradation not in DEGRADATIONS:
             raise SRError(f"unknown degradation '{degradation}' (use {', '.join(DEGRADATIONS)})")
@@ -115,32 +123,53 @@ class PatchSampler:
         return {s: np.pad(degradations.bicubic_lr(img, s), pad, "symmetric") for s in self.scales}
 
     def batch(self, step):
-        """(inputs, targets) float32 in [0, 1] for global ``step``: NHWC arrays."""
+        """(inputs, targets) float32 in [0, 1] for global ``step``: NHWC arrays
+        (this shard's patches of the step's global batch)."""
         rng = np.random.default_rng([self.seed, int(step)])
         scale = self.scales[rng.integers(len(self.scales))]
-        pairs = [self._pair(rng, scale, (step, k)) for k in range(self.batch_size)]
+        # every patch's draws, in order, so each patch is the same whichever shard builds it
+        plans = [self._plan(rng, scale, (step, k)) for k in range(self.batch_size)]
+        index, count = self.shard
+        pairs = [self._pair(*plan) for plan in plans[index::count]]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
-    def _pair(self, rng, scale, where):
-        idx = rng.integers(len(self.images))
-        hr_img = self.images[idx]
+    def _plan(self, rng, scale, where):
+        """The random choices of one patch (image, crop, degradation draws,
+        flip/rotation), drawn from ``rng`` without touching any pixel."""
+        idx = int(rng.integers(len(self.images)))
         if self.degradation == "seed":
-            x, y = self._seed_pair(rng, hr_img)
+            p, (h, w) = self.patch, self.images[idx].shape[:2]
+            draws = (int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1)), rng.uniform(2.0, 4.0),
+                     SEED_INTERPOLATIONS[rng.integers(len(SEED_INTERPOLATIONS))])
+        elif self.degradation == "real":
+            lp, hr = self.patch // scale, self.images[idx]
+            h, w = hr.shape[0] // scale, hr.shape[1] // scale  # LR-pixel grid of the image
+            m = max(0, min(REAL_MARGIN, (min(h, w) - lp) // 2))
+            side = lp + 2 * m
+            draws = (int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1)), m)
+        else:
+            lp, lr = self.patch // scale, self.lr[scale][idx]
+            h, w = lr.shape[0] - 2 * MARGIN, lr.shape[1] - 2 * MARGIN
+            draws = (int(rng.integers(h - lp + 1)), int(rng.integers(w - lp + 1)))
+        k = int(rng.integers(8)) if self.augment else 0
+        return idx, scale, where, draws, k
+
+    def _pair(self, idx, scale, where, draws, k):
+        """The (input, target) patch a plan describes."""
+        if self.degradation == "seed":
+            x, y = self._seed_pair(self.images[idx], *draws)
         elif self.degradation == "real":
             # its own generator per patch: the number of draws a degradation takes varies
-            x, y = self._real_pair(np.random.default_rng([self.seed, *where, 1]), rng, hr_img, scale)
+            x, y = self._real_pair(np.random.default_rng([self.seed, *where, 1]), self.images[idx], scale, *draws)
         else:
-            x, y = self._bicubic_pair(rng, idx, scale)
-        if self.augment:
-            k = int(rng.integers(8))
+            x, y = self._bicubic_pair(idx, scale, *draws)
+        if k:
             x, y = dihedral(x, k), dihedral(y, k)
         return np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.float32)
 
-    def _bicubic_pair(self, rng, idx, scale):
+    def _bicubic_pair(self, idx, scale, i, j):
         lp = self.patch // scale  # LR patch side; HR patch is lp * scale
         lr = self.lr[scale][idx]
-        h, w = lr.shape[0] - 2 * MARGIN, lr.shape[1] - 2 * MARGIN
-        i, j = int(rng.integers(h - lp + 1)), int(rng.integers(w - lp + 1))
         y = self.images[idx][i * scale:(i + lp) * scale, j * scale:(j + lp) * scale] / np.float32(255)
         if self.upsampling == "post":
             return lr[i + MARGIN:i + MARGIN + lp, j + MARGIN:j + MARGIN + lp] / np.float32(255), y
@@ -149,30 +178,24 @@ class PatchSampler:
         m = MARGIN * scale
         return up[m:m + lp * scale, m:m + lp * scale], y
 
-    def _real_pair(self, own, rng, hr_img, scale):
+    def _real_pair(self, own, hr_img, scale, i, j, m):
         lp = self.patch // scale
-        h, w = hr_img.shape[0] // scale, hr_img.shape[1] // scale  # LR-pixel grid of the image
-        m = max(0, min(REAL_MARGIN, (min(h, w) - lp) // 2))
         side = lp + 2 * m
-        i, j = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
         window = hr_img[i * scale:(i + side) * scale, j * scale:(j + side) * scale]
         lr = realdeg.degrade(own, window, scale, self.strength)
         x = lr[m:m + lp, m:m + lp] / np.float32(255)
         y = window[m * scale:(m + lp) * scale, m * scale:(m + lp) * scale] / np.float32(255)
         return x, y
 
-    def _seed_pair(self, rng, hr_img):
+    def _seed_pair(self, hr_img, i, j, factor, method):
         import cv2
 
         p = self.patch
-        i = int(rng.integers(hr_img.shape[0] - p + 1))
-        j = int(rng.integers(hr_img.shape[1] - p + 1))
         y = hr_img[i:i + p, j:j + p].astype(np.float32) / 255
-        small = max(2, int(round(p / rng.uniform(2.0, 4.0))))
+        small = max(2, int(round(p / factor)))
         flags = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,
                  "lanczos": cv2.INTER_LANCZOS4}
         down = cv2.resize(y, (small, small), interpolation=cv2.INTER_AREA)
-        method = SEED_INTERPOLATIONS[rng.integers(len(SEED_INTERPOLATIONS))]
         return np.clip(cv2.resize(down, (p, p), interpolation=flags[method]), 0, 1), y
 
     def stream(self, start, lookahead=4):

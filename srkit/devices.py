@@ -10,10 +10,11 @@ import keras
 from .errors import SRError
 
 
-def setup_devices(cfg, log):
+def setup_devices(cfg, log, job=None):
     """Mixed precision and data-parallel distribution; returns a TF strategy
     scope (or a null context) and the number of replicas. Must run before any
-    model is built."""
+    model is built. A multi-worker ``job`` (srkit.cluster) spreads over every
+    worker's devices, with or without --distribute."""
     import contextlib
 
     backend = keras.backend.backend()
@@ -25,6 +26,11 @@ def setup_devices(cfg, log):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * virtual)
     if cfg["precision"] != "float32":
         keras.config.set_dtype_policy(cfg["precision"])
+    if job is not None and job.multi:
+        scope, n = job.distribute(log)
+        if cfg["batch"] % n:
+            raise SRError(f"batch {cfg['batch']} is not divisible by the {n} devices of the {job.count} workers")
+        return scope, n
     if not cfg["distribute"]:
         return contextlib.nullcontext(), 1
     if backend == "tensorflow":

@@ -3,6 +3,8 @@ events (validation, periodic save, time budget, SIGTERM/Ctrl-C), so every
 backend and distribution strategy trains the same way, and a run resumes
 exactly: weights, optimizer state (its step drives the schedule), plateau
 state and the data stream (a function of seed and step) are all restored.
+As one worker of a multi-worker job (srkit.cluster) it trains on its share
+of each batch; only the chief validates and writes the run folder.
 """
 
 import json
@@ -15,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import checkpoints, evaluation, realdeg, rundir
+from . import checkpoints, cluster, evaluation, realdeg, rundir
 from .devices import hardware, setup_devices
 from .errors import SRError
 from .interrupts import StopRequests
@@ -81,17 +83,21 @@ class Trainer:
             cfg["model_args"].setdefault("scale", cfg["scale"][0])
             if cfg["model_args"]["scale"] != cfg["scale"][0]:
                 raise SRError(f"--model-args scale {cfg['model_args']['scale']} differs from --scale {cfg['scale'][0]}")
-        scope, self.devices = setup_devices(cfg, log)
+        self.job = cluster.join(cfg.pop("cluster", None), log)  # first: JAX's runtime precedes all JAX work
+        scope, self.devices = setup_devices(cfg, log, self.job)
         self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
                                     cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log,
-                                    cfg["rescale"], strength=cfg.get("strength", "medium"))
-        # only once the data loaded: a bad call leaves no folder, and --force moves nothing aside for it
-        if not resume:
-            rundir.check_free(self.run_dir, force)
-            if rundir.held_run(self.run_dir):
-                rundir.move_aside(self.run_dir, log)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temp_files(self.run_dir, log)  # a killed save's, e.g.; a live process's stay
+                                    cfg["rescale"], strength=cfg.get("strength", "medium"),
+                                    shard=(self.job.index, self.job.count))
+        # only once the data loaded: a bad call leaves no folder, and --force moves nothing aside for it;
+        # the other workers of a job write nothing into the run folder
+        if self.job.is_chief:
+            if not resume:
+                rundir.check_free(self.run_dir, force)
+                if rundir.held_run(self.run_dir):
+                    rundir.move_aside(self.run_dir, log)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(self.run_dir, log)  # a killed save's, e.g.; a live process's stay
         keras.utils.set_random_seed(cfg["seed"])
         self.state = {"step": 0, "best_psnr": None, "best_ssim": None, "best_step": None, "wall_time_s": 0.0,
                       "factor": 1.0, "plateau": {"best": None, "wait": 0}}
@@ -148,13 +154,15 @@ class Trainer:
                     raise SRError(f"{self.run_dir / 'last.h5'}: optimizer state does not fit this run")
                 for var, arr in zip(opt.variables, opt_arrays):
                     var.assign(arr)
+        self.job.prepare(self.model)
         self.plateau = Plateau(cfg["patience"], **self.state["plateau"])
         # One entry per invocation: a card can then say which steps ran where and how. A resume may move
         # the schedule's horizon (a cosine then bends from this step on); the card's own "steps" counts
         # the steps trained, hence a distinct name.
         self.state.setdefault("segments", []).append(
             {"from_step": self.state["step"], "schedule_steps": cfg["steps"], "precision": cfg["precision"],
-             "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": hardware()})
+             "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": hardware(),
+             **({"workers": self.job.count} if self.job.multi else {})})
         self._val_model = None
 
     def _default_run_dir(self):
@@ -167,13 +175,21 @@ class Trainer:
         step = self.state["step"] + cb.count
         self.bar.update(done)
         self.bar.set_postfix(loss=f"{cb.loss_sum / cb.count:.4g}", val=self._last_val, refresh=False)
-        if self.stops.signum or self._budget_over() or time.monotonic() - self._last_save > self._save_interval:
+        # workers of a job end a chunk only at steps they all know; clocks and signals are agreed on there
+        if not self.job.multi and (self.stops.signum or self._budget_over() or self._save_due()):
             self.model.stop_training = True
-        if self.cfg["log_every"] and step % self.cfg["log_every"] == 0:
+        every = self.cfg["log_every"] or (cluster.SYNC_EVERY if self.job.multi else 0)
+        if every and step % every == 0:
             self.model.stop_training = True  # the chunk ends here so the row is exact
 
     def _run_over(self):  # steps done, signalled or out of budget; read once per chunk, see run()
-        return self.state["step"] >= self.cfg["steps"] or bool(self.stops.signum) or self._budget_over()
+        signum, budget = self.job.agree([self.stops.signum or 0, self._budget_over()])  # any worker's, for all
+        if signum and not self.stops.signum:  # another worker was signalled: this one stops with it
+            self.stops.signum = int(signum)
+        return self.state["step"] >= self.cfg["steps"] or bool(self.stops.signum) or bool(budget)
+
+    def _save_due(self):
+        return time.monotonic() - self._last_save > self._save_interval
 
     def _budget_over(self):  # --minutes: wall-clock budget for this invocation
         minutes = self.cfg.get("minutes")
@@ -187,7 +203,8 @@ class Trainer:
         from . import models
 
         if self._val_model is None:
-            self._val_model = models.build(self.cfg["model"], precision="float32", **self.cfg["model_args"])
+            with self.job.local():
+                self._val_model = models.build(self.cfg["model"], precision="float32", **self.cfg["model_args"])
         if self.cfg["ema"]:
             raw = self.model.get_weights()
             # the public way to read the average: copy it over the weights (Adam's own method, which
@@ -204,11 +221,15 @@ class Trainer:
         method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self.shipped_model(),
                                    upsampling=self.builder.upsampling)
         scale = self.cfg["scale"][0]
-        found = evaluation.evaluate([self.cfg["val_data"]], [scale], [method], self.cfg["data_root"],
-                                    log=lambda m: None, degrades=self.cfg.get("val_degrade") or ["clean"])
+        with self.job.local():
+            found = evaluation.evaluate([self.cfg["val_data"]], [scale], [method], self.cfg["data_root"],
+                                        log=lambda m: None, degrades=self.cfg.get("val_degrade") or ["clean"])
         return float(np.mean([r.psnr for r in found])), float(np.mean([r.ssim for r in found]))
 
     def save(self, name, with_optimizer=True, model=None):
+        self._last_save = time.monotonic()  # on every worker: they agree on when the next save is due
+        if not self.job.is_chief:
+            return
         meta = {"step": self.state["step"], "best_psnr": self.state["best_psnr"],
                 "best_ssim": self.state["best_ssim"], "degradation": self.cfg["degradation"],
                 "data": self.sampler.description, "val_data": self.cfg["val_data"],
@@ -222,7 +243,6 @@ class Trainer:
         with self.stops.protected():  # a second Ctrl-C waits until the file is complete and renamed
             checkpoints.save(self.run_dir / name, model or self.model, self.cfg["model"], self.cfg["model_args"],
                              scale, meta, opt)
-        self._last_save = time.monotonic()
 
     # -- the loop -----------------------------------------------------------
     def run(self):
@@ -230,15 +250,17 @@ class Trainer:
 
         from .trainlog import TrainLog, plot_curves
 
-        cfg, st = self.cfg, self.state
-        write_file(self.run_dir / "config.json", (json.dumps(cfg, indent=2, default=str) + "\n").encode(), "config")
-        tlog = TrainLog(self.run_dir, st["step"] if cfg.get("resume") else None)
+        cfg, st, chief = self.cfg, self.state, self.job.is_chief
+        if chief:
+            write_file(self.run_dir / "config.json", (json.dumps(cfg, indent=2, default=str) + "\n").encode(),
+                       "config")
+        tlog = TrainLog(self.run_dir, st["step"] if cfg.get("resume") else None) if chief else None
         self._start = self._last_save = time.monotonic()
         self._save_interval = 60 * cfg["save_every_min"]
         self._last_val = f"{st['best_psnr']:.2f}" if st["best_psnr"] else "-"
         events = _Events(self)
         self.bar = tqdm(total=cfg["steps"], initial=st["step"], unit="step", dynamic_ncols=True,
-                        disable=None, file=sys.stderr)
+                        disable=None if chief else True, file=sys.stderr)
         log(f"{cfg['model']} x{cfg['scale']} from step {st['step']} to {cfg['steps']}; run dir {self.run_dir}")
         # One decision ends the run, and the same one makes its last chunk validate: checking the clock twice
         # let a budget run out between the checks and end unvalidated.
@@ -248,8 +270,9 @@ class Trainer:
                 val_every = cfg["val_every"] if cfg["val_data"] else 0
                 bound = cfg["steps"] if not val_every else min(cfg["steps"], (st["step"] // val_every + 1) * val_every)
                 t0 = time.monotonic()
-                self.model.fit(self.sampler.stream(st["step"]), steps_per_epoch=bound - st["step"], epochs=1,
-                               verbose=0, callbacks=[events], shuffle=False)
+                with self.job.fit_scope():
+                    self.model.fit(self.job.batches(self.sampler, st["step"]), steps_per_epoch=bound - st["step"],
+                                   epochs=1, verbose=0, callbacks=[events], shuffle=False)
                 st["step"] += events.count
                 st["wall_time_s"] += time.monotonic() - t0
                 row = {"step": st["step"], "loss": events.loss_sum / max(1, events.count),
@@ -261,16 +284,18 @@ class Trainer:
                 validated = val_every and (st["step"] % val_every == 0 or (ending and not self.stops.signum))
                 if validated:
                     self._after_validation(row)
-                tlog.write(**row)
-                if validated or time.monotonic() - self._last_save > self._save_interval:
+                if tlog:
+                    tlog.write(**row)
+                if validated or self.job.agree([self._save_due()])[0]:
                     self.save("last.h5")
         finally:
             self.bar.close()
         self.save("last.h5")
         # never validated (--no-val, or stopped before the first validation): the latest weights are the best
-        if st["best_psnr"] is None:
+        if self.job.from_chief(st["best_psnr"] is None):
             self.save("best.h5", with_optimizer=False, model=self.shipped_model())
-        plot_curves(self.run_dir, self.run_dir / "curves.png")
+        if chief:
+            plot_curves(self.run_dir, self.run_dir / "curves.png")
         signum = self.stops.signum
         how = f"stopped by {signal.Signals(signum).name}" if signum else "done"
         best = f"{st['best_psnr']:.3f} dB at step {st['best_step']}" if st["best_psnr"] else "not validated"
@@ -281,19 +306,30 @@ class Trainer:
 
     def _after_validation(self, row):
         st = self.state
+        if not self.job.is_chief:  # validation is the chief's; its copy of the average touches every worker's weights
+            self.shipped_model()
+            if self.cfg["plateau"] and self.job.from_chief(0):
+                self._halve_lr()
+            return
         psnr, ssim = self.validate()
         row.update(val_psnr=round(psnr, 6), val_ssim=round(ssim, 6))
         self._last_val = f"{psnr:.2f}"
         if st["best_psnr"] is None or psnr > st["best_psnr"]:
             st.update(best_psnr=psnr, best_ssim=ssim, best_step=st["step"])
             self.save("best.h5", with_optimizer=False, model=self._val_model)  # what was just validated
-        if self.cfg["plateau"] and self.plateau.update(psnr) and st["factor"] * self.cfg["lr"] > self.cfg["min_lr"]:
-            st["factor"] *= 0.5
-            self.schedule.factor = st["factor"]
-            self.model.make_train_function(force=True)  # the factor is traced into the step
-            log(f"plateau: learning rate factor now {st['factor']}")
+        if self.cfg["plateau"]:
+            halve = self.plateau.update(psnr) and st["factor"] * self.cfg["lr"] > self.cfg["min_lr"]
+            if self.job.from_chief(halve):
+                self._halve_lr()
         st["plateau"] = self.plateau.state()
         log(f"step {st['step']}: val PSNR {psnr:.3f} dB, SSIM {ssim:.4f} (best {st['best_psnr']:.3f})")
+
+    def _halve_lr(self):
+        st = self.state
+        st["factor"] *= 0.5
+        self.schedule.factor = st["factor"]
+        self.model.make_train_function(force=True)  # the factor is traced into the step
+        log(f"plateau: learning rate factor now {st['factor']}")
 
 
 def train(cfg, force=False):

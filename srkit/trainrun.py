@@ -73,6 +73,9 @@ def train_from_args(a, model_args):
                    run_dir=a.run_dir, init_from=a.init_from, resume=None)
     if a.no_val:
         cfg["val_data"] = None
+    # where this process sits in a multi-worker job: not part of the run (a resume may use other workers)
+    cfg["cluster"] = {"coordinator": a.coordinator, "num_processes": a.num_processes, "process_id": a.process_id,
+                      "worker_timeout": a.worker_timeout}
     return training.train(cfg, force=a.force)
 
 

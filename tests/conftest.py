@@ -42,16 +42,7 @@ TINY_TRAIN = ["--model", "VDSR", "--model-args", '{"depth": 3, "filters": 8}', "
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """Training images in train/ and a validation set Val/ (train.py's --data, --data-root and --val-data)."""
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("data")
-    (root / "train").mkdir()
-    (root / "Val").mkdir()
-    for i in range(4):
-        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
-    for i in range(2):
-        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
-    return root
+    return training_folders(tmp_path_factory.mktemp("data"))
 
 
 def run_script(script, *args, env=None, timeout=600):
@@ -73,6 +64,19 @@ def random_image(h, w, channels=3, seed=0):
     img = base[..., None] + rng.normal(0, 20, (h, w, channels))
     img = np.clip(img, 0, 255).astype(np.uint8)
     return img[..., 0] if channels == 1 else img
+
+
+def training_folders(root, val_images=2):
+    """``root/train`` (4 small images) and ``root/Val`` (``val_images``): data for tiny training runs."""
+    from PIL import Image
+
+    (root / "train").mkdir()
+    (root / "Val").mkdir()
+    for i in range(4):
+        Image.fromarray(random_image(48 + 8 * i, 56, seed=i)).save(root / "train" / f"im{i}.png")
+    for i in range(val_images):
+        Image.fromarray(random_image(40, 44, seed=10 + i)).save(root / "Val" / f"v{i}.png")
+    return root
 
 
 def save_tiny_checkpoint(path, name="VDSR", args=None, scale=2, seed=0, metadata=None):

@@ -81,6 +81,23 @@ def test_batches_are_a_function_of_seed_and_step(folder):
     assert not np.array_equal(b.batch(1)[1], b.batch(2)[1])
 
 
+@pytest.mark.parametrize("kind", [dict(), dict(scales=[2, 3], upsampling="post"), dict(degradation="seed"),
+                                  dict(upsampling="post", degradation="real"), dict(augment=False)])
+def test_shards_interleave_to_the_global_batch(folder, kind):
+    """A multi-worker job's shares of a step together are the one-process batch."""
+    kw = {"scales": [2], "patch": 24, "batch": 6, "seed": 5, "workers": 0, **kind}
+    whole = PatchSampler(folder, **kw)
+    shards = [PatchSampler(folder, shard=(i, 3), **kw) for i in range(3)]
+    for step in (0, 9):
+        x, y = whole.batch(step)
+        parts = [s.batch(step) for s in shards]
+        assert all(px.shape[0] == 2 for px, _ in parts)
+        for i, (px, py) in enumerate(parts):
+            assert np.array_equal(px, x[i::3]) and np.array_equal(py, y[i::3])
+    with pytest.raises(SRError, match="batch 6 cannot be split into 4 equal shares"):
+        PatchSampler(folder, shard=(1, 4), **kw)
+
+
 def test_seed_degradation(folder):
     s = PatchSampler(folder, [2], patch=32, batch=8, degradation="seed", workers=0)
     x, y = s.batch(0)

@@ -7,6 +7,8 @@
   python train.py --benchmark --data DIR                           # steps/s per model
 
 Ctrl-C or SIGTERM saves last.h5 before exiting. Set KERAS_BACKEND=jax to train on JAX.
+One worker of a multi-worker job: TF_CONFIG=... python train.py ..., or on JAX
+python train.py --coordinator HOST:PORT --num-processes N --process-id I ... (README).
 """
 
 import json
@@ -62,6 +64,15 @@ def parser():
     g.add_argument("--mixed-precision", action="store_true", help="shorthand for --precision mixed_bfloat16")
     g.add_argument("--distribute", action="store_true", help="data parallel over all devices")
     g.add_argument("--steps-per-execution", type=count(), default=1)
+    g = p.add_argument_group("several machines (see the README; TensorFlow workers are configured by TF_CONFIG)")
+    g.add_argument("--coordinator", metavar="HOST:PORT", help="JAX: process 0's address, the same for every "
+                   "process (default $KERAS_DISTRIBUTION_JOB_ADDRESSES, $JAX_COORDINATOR_ADDRESS)")
+    g.add_argument("--num-processes", type=count(), help="JAX: processes in the job "
+                   "($KERAS_DISTRIBUTION_NUM_PROCESSES)")
+    g.add_argument("--process-id", type=count(0), help="JAX: this process, 0 .. N-1; 0 is the chief "
+                   "($KERAS_DISTRIBUTION_PROCESS_ID)")
+    g.add_argument("--worker-timeout", type=count(), default=100, metavar="S", help="JAX: seconds without a "
+                   "heartbeat after which a process counts as dead and the job stops (TensorFlow's runtime has its own)")
     g = p.add_argument_group("validation, checkpoints, logs")
     g.add_argument("--val-data", default=None, help="benchmark folder name or path (default Set5)")
     g.add_argument("--val-degrade", nargs="+", default=None, metavar="NAME",
