@@ -99,12 +99,13 @@ def _source(path):
     return f"{path.parent.name}/{path.name}" if path.name in ("last.h5", "best.h5") else path.name
 
 
-def choice_table(weights_dir, results_json, bench_json):
+def choice_table(weights_dir, results_jsons, bench_json):
     """"Which model": one row per shipped checkpoint with its Set5/Set14 PSNR
     (from evaluate.py's JSON) beside its measured seconds per output
     megapixel (from bench.py's JSON, same architecture, arguments and scale)
     and parameters: quality and speed in one place, from the files that hold them."""
-    results = json.loads(Path(results_json).read_text())["results"]
+    paths = [results_jsons] if isinstance(results_jsons, (str, Path)) else list(results_jsons)
+    results = [r for p in reversed(paths) for r in json.loads(Path(p).read_text())["results"]]  # first file wins
     bench = json.loads(Path(bench_json).read_text())
     psnr = {(r["model"], r["dataset"], r["scale"]): r["psnr"] for r in results if r.get("degrade", "clean") == "clean"}
     lines = ["| Checkpoint | Model | Scale | Params | Set5 PSNR | Set14 PSNR | s per output MP |",

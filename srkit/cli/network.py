@@ -25,7 +25,8 @@ def main(argv=None):
                    "(from the model cards in --weights DIR, default the shipped weights)")
     p.add_argument("--choice", action="store_true", help="instead: the 'which model' table of the checkpoints in "
                    "--weights (default the shipped weights): Set5/Set14 PSNR from --results, seconds per MP from --bench")
-    p.add_argument("--results", default=str(project_root() / "evaluation" / "results.json"), help="evaluate.py --json")
+    p.add_argument("--results", nargs="+", default=[str(project_root() / "evaluation" / "results.json")],
+                   help="evaluate.py --json files (the first that has a checkpoint's score gives it)")
     p.add_argument("--bench", default=str(project_root() / "evaluation" / "bench_amd.json"), help="bench.py --json")
     p.add_argument("--readme", help="with --weights or --choice: also replace that table in this README")
     p.add_argument("--onnx", metavar="CHECKPOINT", help="instead: export this .h5 checkpoint to ONNX")
