@@ -16,7 +16,7 @@ from srkit.errors import SRError
 from srkit.inference import Upscaler, upscale
 
 WEIGHTS = ROOT / "weights"
-NOT_YET = {"real_x2", "real_x4"}  # being trained; every other preset must be shipped
+NOT_YET = {"real_x4"}  # being trained; every other preset must be shipped
 
 
 def test_every_preset_but_the_real_ones_is_shipped_with_its_card():
