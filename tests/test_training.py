@@ -479,4 +479,6 @@ def test_benchmark_reports_data_time_against_model_time_with_real_degradation(da
     (row,) = [ln for ln in r.stdout.splitlines() if ln.startswith("| FAST |")]
     cells = [float(c) for c in row.strip("|").split("|")[1:]]
     assert len(cells) == 8 and all(c > 0 for c in cells)
-    assert cells[7] == pytest.approx(cells[6] / cells[0], rel=0.01)  # data s/batch over model s/step
+    # data s/batch over model s/step, within what printing 4 and 3 decimals can change
+    bound = 0.5e-4 / cells[6] + 0.5e-4 / cells[0] + 0.5e-3 / cells[7]
+    assert cells[7] == pytest.approx(cells[6] / cells[0], rel=bound)
