@@ -22,10 +22,8 @@ def choose_weights(weights_dir, name=None, scale=None, real=False):
     architecture) and ``scale`` (default 2), the best recorded validation PSNR
     (``real``: among real-degradation models; else among clean ones unless
     only real ones match ``name``: their validation scores differ in kind)."""
-    from .blend import is_real
-
     found = checkpoints.find(weights_dir, name, scale or (None if name else 2))
-    found = [(p, i) for p, i in found if is_real(i) == real] or ([] if real or not name else found)
+    found = [(p, i) for p, i in found if blend.is_real(i) == real] or ([] if real or not name else found)
     if real:  # for --denoise: one that has its clean twin beside it, where any has
         found = [(p, i) for p, i in found if _has_partner(p, weights_dir)] or found
     if not found:
