@@ -8,10 +8,12 @@ worker threads, driven by a numpy Generator, so every LR patch is a pure
 function of (seed, step, patch index) like the rest of the data stream.
 
 All ranges sit in one table, ``PRESETS``: ``strong`` is the paper's x4
-setting, ``medium`` (the default, what the REAL weights train on) and
-``light`` narrow it towards the inputs people actually have (JPEGs, phone
-noise, mild optical blur). A share ``clean`` of the patches keeps the
-standard MATLAB-bicubic LR, so clean inputs stay well served.
+setting, ``medium`` (the default) and ``light`` narrow it towards the inputs
+people actually have. ``photo`` is first order only, the shape of a camera
+or web image: mild optical blur on the scene, a downscale (mostly MATLAB
+bicubic, as the benchmarks), sensor noise and JPEG at LR size, no ringing and
+no random resizes. A share ``clean`` of the patches keeps the standard
+MATLAB-bicubic LR, so clean inputs stay well served.
 """
 
 import math
@@ -44,6 +46,7 @@ class Stage:
     gray_noise: float  # probability the noise is the same in all channels
     jpeg: float  # probability of a JPEG round trip
     jpeg_quality: tuple
+    resize_modes: tuple = ()  # probabilities of RESIZE_MODES + ("matlab",); () = RESIZE_MODES uniformly
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,12 @@ PRESETS = {
         second=Stage(0.3, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.1, 0.3, 0.6), (0.8, 1.2),
                      0.4, 0.7, (1, 12), (0.05, 1.0), 0.4, 0.0, (60, 95)),
         second_prob=0.3, final_sinc=0.1, final_jpeg=0.7, final_quality=(40, 95), clean=0.3),
+    "photo": Preset(  # the first stage only blurs the scene, the second downscales and adds noise
+        first=Stage(0.3, (0.6, 0.4, 0.0, 0.0, 0.0, 0.0), (0.3, 1.5), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0),
+                    (1.0, 1.0), 0.0, 0.7, (1, 15), (0.05, 1.0), 0.3, 0.0, (30, 95)),
+        second=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
+                     0.4, 0.7, (1, 15), (0.05, 1.0), 0.3, 0.0, (30, 95), resize_modes=(0.1, 0.1, 0.1, 0.7)),
+        second_prob=1.0, final_sinc=0.0, final_jpeg=0.8, final_quality=(30, 95), clean=0.25),
 }
 KERNEL_SIZES = tuple(range(7, 22, 2))  # odd sizes 7..21
 
@@ -218,7 +227,11 @@ def _stage(rng, img, stage, resize_to):
     factor = (rng.uniform(1, hi) if kind == 0 else rng.uniform(lo, 1) if kind == 1 else 1.0)
     shape = resize_to(factor)
     if shape != img.shape[:2]:
-        img = resize(img, shape, RESIZE_MODES[rng.integers(len(RESIZE_MODES))])
+        if stage.resize_modes:
+            mode = (RESIZE_MODES + ("matlab",))[rng.choice(len(RESIZE_MODES) + 1, p=stage.resize_modes)]
+        else:
+            mode = RESIZE_MODES[rng.integers(len(RESIZE_MODES))]
+        img = resize(img, shape, mode)
     if rng.random() < stage.noise:
         gray = rng.random() < stage.gray_noise
         if rng.random() < stage.gaussian:

@@ -35,7 +35,7 @@ def parser():
     g.add_argument("--degradation", choices=["bicubic", "seed", "real"], default="bicubic",
                    help="LR synthesis: MATLAB bicubic (the benchmarks'), the original project's 'seed', or "
                    "'real' (Real-ESRGAN-style blur, resize, noise and JPEG per patch; post-upsampling models)")
-    g.add_argument("--degradation-strength", default="medium", choices=["light", "medium", "strong"],
+    g.add_argument("--degradation-strength", default="medium", choices=["light", "medium", "strong", "photo"],
                    help="with --degradation real: the preset of ranges in srkit/realdeg.py (strong: Real-ESRGAN's)")
     g.add_argument("--no-augment", dest="augment", action="store_false")
     g.add_argument("--rescale", type=float, nargs="+", metavar="F",
