@@ -123,6 +123,34 @@ def test_random_resizes_keep_lr_pixels_on_their_hr_positions():
         assert shifts[(0, 0)] < 4.0
 
 
+def test_resize_modes_pick_the_downscale_filter():
+    # The photo preset downscales in its second stage; with all weight on
+    # "matlab" (and nothing else on) that is the benchmarks' LR (to the
+    # rounding of its float path), with all weight on "area" OpenCV's 2x2 mean.
+    hr = random_image(48, 48, seed=8)
+    base = realdeg.PRESETS["photo"]
+    quiet = dict(blur=0.0, noise=0.0, jpeg=0.0)
+    p = dataclasses.replace(base, first=dataclasses.replace(base.first, **quiet), final_jpeg=0.0, clean=0.0)
+
+    def with_modes(modes):
+        return dataclasses.replace(p, second=dataclasses.replace(p.second, resize_modes=modes, **quiet))
+
+    matlab = realdeg.degrade(np.random.default_rng(3), hr, 2, with_modes((0, 0, 0, 1)))
+    reference = degradations.imresize(hr, output_shape=(24, 24)).astype(np.float64)
+    assert np.abs(matlab - reference).max() <= 1
+    area = realdeg.degrade(np.random.default_rng(3), hr, 2, with_modes((1, 0, 0, 0)))
+    expected = hr.reshape(24, 2, 24, 2, 3).mean(axis=(1, 3))
+    assert np.abs(area.astype(np.float64) - expected).max() <= 0.5 + 1e-9
+    assert np.abs(area - reference).mean() > 3 * np.abs(matlab - reference).mean() + 1
+
+
+def test_every_preset_is_offered_by_train_py():
+    from srkit.cli import train as cli
+
+    action = next(a for a in cli.parser()._actions if a.dest == "degradation_strength")
+    assert sorted(action.choices) == sorted(realdeg.PRESETS)
+
+
 def test_degrade_is_a_pure_function_of_its_generator():
     hr = random_image(96, 96, seed=6)
     for strength in realdeg.PRESETS:
