@@ -99,8 +99,8 @@ def _compare(path, lr, sr, scale):
                              ("model", to_8bit(sr))])
 
 
-def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=None, fmt="png", overwrite=False,
-                  recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
+def upscale_files(input_path, output_dir, *, weights=None, model_name=None, scale=None, fmt="png",
+                  overwrite=False, recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
                   max_pixels=DEFAULT_MAX_PIXELS, weights_dir=None, log=None, precision="auto",
                   denoise=None, denoise_pair=None):
     """Upscale every image under ``input_path`` into ``output_dir``.
