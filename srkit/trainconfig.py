@@ -31,11 +31,12 @@ class TrainConfig:
     """A training run's settings (train.py's options of the same names).
     Sequences are tuples and ``model_args`` a read-only mapping, so nothing
     downstream can change a run's configuration in place; a resume makes a
-    new one (``dataclasses.replace``)."""
+    new one (``dataclasses.replace``). Its dict form is ``to_dict`` (the
+    read-only mapping does not deep-copy, so not ``dataclasses.asdict``)."""
 
     steps: int = 10000
     minutes: float | None = None  # wall-clock budget of one invocation; None: none
-    data: tuple = (str(ROOT / "data" / "DIV2K_train_HR"),)
+    data: tuple[str, ...] = (str(ROOT / "data" / "DIV2K_train_HR"),)
     val_data: str | None = "Set5"  # None: no validation
     data_root: str | None = None  # where val_data lives; None: evaluation.default_data_root() (from_args fills it)
     val_every: int = 500
@@ -46,14 +47,14 @@ class TrainConfig:
     lr: float = 1e-4
     patience: int = 5
     precision: str = "float32"
-    rescale: tuple = ()
+    rescale: tuple[float, ...] = ()
     model_args: Mapping = field(default_factory=dict)
-    scale: tuple = (2,)
+    scale: tuple[int, ...] = (2,)
     patch: int = 64
     batch: int = 8
     degradation: str = "bicubic"
     strength: str = "medium"  # the realdeg preset of --degradation real
-    val_degrade: tuple = ("clean",)
+    val_degrade: tuple[str, ...] = ("clean",)
     augment: bool = True
     seed: int = 0
     loss: str = "l1"
