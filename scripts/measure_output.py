@@ -44,7 +44,8 @@ def make_input(folder, w, h):
 def random_checkpoint(name, path):
     from srkit import checkpoints, models
 
-    checkpoints.save(path, models.build(name), name, {}, 2, {"note": "random weights, for timing only"})
+    checkpoints.save(path, models.build(name), name=name, args={}, scale=2,
+                     metadata={"note": "random weights, for timing only"})
     return path
 
 

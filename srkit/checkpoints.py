@@ -1,6 +1,6 @@
 """The project's one checkpoint format: an HDF5 file holding the weights as
 plain arrays plus a JSON description (architecture name, builder arguments,
-scale, training metadata) in root attributes.
+scale, how the model takes its input, training metadata) in root attributes.
 
 Loading rebuilds the model from the registry by name and copies the arrays
 into it: nothing stored in the file is ever executed or deserialized as a
@@ -21,6 +21,7 @@ from .safewrite import write_file
 
 FORMAT = "srkit-checkpoint"
 VERSION = 1
+UPSAMPLINGS = ("pre", "post")
 
 
 @dataclass
@@ -32,6 +33,13 @@ class CheckpointInfo:
     args: dict
     scale: object  # int, or list of ints for multi-scale training
     metadata: dict = field(default_factory=dict)
+    stored_upsampling: str | None = None  # the description's; None in files written before it was stored
+
+    @property
+    def upsampling(self):
+        """"pre" (the model takes the bicubic-enlarged image) or "post" (the
+        LR image): the description's, else (an older file) the registry's."""
+        return self.stored_upsampling or registry_upsampling(self.model)
 
     @property
     def scales(self):
@@ -40,6 +48,13 @@ class CheckpointInfo:
     @property
     def label(self):
         return self.path.stem
+
+
+def registry_upsampling(name):
+    """The registered model ``name``'s upsampling; Keras is imported only here."""
+    from . import models
+
+    return models.get_builder(name).upsampling
 
 
 def _h5py():
@@ -53,7 +68,8 @@ def save(path, model, name, args=None, scale=2, metadata=None, optimizer_variabl
 
     ``name`` and ``args`` must rebuild the same architecture through
     ``models.build(name, **args)``; ``metadata`` is any JSON-serializable dict
-    (step, best PSNR, degradation, data, ...).
+    (step, best PSNR, degradation, data, ...). The description names the
+    model's upsampling, so readers need not look it up in the registry.
     """
     import keras
 
@@ -62,6 +78,7 @@ def save(path, model, name, args=None, scale=2, metadata=None, optimizer_variabl
         "model": name,
         "args": args or {},
         "scale": scale,
+        "upsampling": registry_upsampling(name),
         "metadata": metadata or {},
     }
     payload = json.dumps(desc, sort_keys=True)  # fails early if not serializable
@@ -119,10 +136,13 @@ def _describe(path, f):
     try:
         desc = json.loads(f.attrs["description"])
         info = CheckpointInfo(
-            Path(path), str(desc["model"]), dict(desc["args"]), desc["scale"], dict(desc["metadata"])
+            Path(path), str(desc["model"]), dict(desc["args"]), desc["scale"], dict(desc["metadata"]),
+            desc.get("upsampling"),
         )
     except (KeyError, TypeError, ValueError):
         raise SRError(f"{path}: damaged checkpoint description") from None
+    if info.stored_upsampling is not None and info.stored_upsampling not in UPSAMPLINGS:
+        raise SRError(f"{path}: stored upsampling {info.stored_upsampling!r} is not 'pre' or 'post'")
     scales = info.scale if isinstance(info.scale, list) and info.scale else [info.scale]
     if not all(isinstance(s, int) and not isinstance(s, bool) and 2 <= s <= 8 for s in scales):
         raise SRError(f"{path}: stored scale {info.scale!r} is not a scale (2 to 8)")

@@ -33,6 +33,9 @@ def check(path, info, shapes):
                 continue
             if not isinstance(v, (int, float)) or not math.isfinite(v) or (isinstance(v, int) and v < 1):
                 raise SRError(f"{path}: argument {key}: {value!r} is not a positive number")
+    if info.stored_upsampling not in (None, builder.upsampling):
+        raise SRError(f"{path}: the description says {info.stored_upsampling}-upsampling, but "
+                      f"{builder.model_name} is a {builder.upsampling}-upsampling model")
     if builder.upsampling == "post" and args.get("scale") != info.scale:
         raise SRError(f"{path}: arguments say x{args.get('scale')} but the checkpoint's scale is {info.scale}")
     expected = builder.arrays(**args)

@@ -10,11 +10,13 @@ import keras
 from .errors import SRError
 
 
-def setup_devices(cfg, log, job=None):
-    """Mixed precision and data-parallel distribution; returns a TF strategy
-    scope (or a null context) and the number of replicas. Must run before any
-    model is built. A multi-worker ``job`` (srkit.cluster) spreads over every
-    worker's devices, with or without --distribute."""
+def setup_devices(*, precision, batch, distribute, log, job=None):
+    """Mixed precision (the dtype policy ``precision``) and data-parallel
+    distribution (``distribute``: over this machine's devices, which must
+    divide ``batch``); returns a TF strategy scope (or a null context) and
+    the number of replicas. Must run before any model is built. A
+    multi-worker ``job`` (srkit.cluster) spreads over every worker's
+    devices, with or without ``distribute``."""
     import contextlib
 
     backend = keras.backend.backend()
@@ -24,14 +26,14 @@ def setup_devices(cfg, log, job=None):
 
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * virtual)
-    if cfg["precision"] != "float32":
-        keras.config.set_dtype_policy(cfg["precision"])
+    if precision != "float32":
+        keras.config.set_dtype_policy(precision)
     if job is not None and job.multi:
         scope, n = job.distribute(log)
-        if cfg["batch"] % n:
-            raise SRError(f"batch {cfg['batch']} is not divisible by the {n} devices of the {job.count} workers")
+        if batch % n:
+            raise SRError(f"batch {batch} is not divisible by the {n} devices of the {job.count} workers")
         return scope, n
-    if not cfg["distribute"]:
+    if not distribute:
         return contextlib.nullcontext(), 1
     if backend == "tensorflow":
         import tensorflow as tf
@@ -46,8 +48,8 @@ def setup_devices(cfg, log, job=None):
         strategy, n = None, len(devices)
     else:
         raise SRError(f"--distribute is not supported on the {backend} backend")
-    if cfg["batch"] % n:
-        raise SRError(f"batch {cfg['batch']} is not divisible by the {n} devices")
+    if batch % n:
+        raise SRError(f"batch {batch} is not divisible by the {n} devices")
     log(f"data parallel over {n} devices ({backend})")
     return (strategy.scope() if strategy else contextlib.nullcontext()), n
 

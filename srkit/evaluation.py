@@ -95,10 +95,10 @@ class _Runner:
         self.models, self.upscalers = {}, {}
         for m in methods:
             if m.kind == "checkpoint" and (m.path, m.precision) not in self.models:  # Keras imported only if needed
-                from . import checkpoints, models
+                from . import checkpoints
 
                 model, info = checkpoints.load(m.path, precision=m.precision)
-                self.models[(m.path, m.precision)] = (model, models.get_builder(info.model).upsampling)
+                self.models[(m.path, m.precision)] = (model, info.upsampling)
 
     def __call__(self, method, lr, scale):
         if method.kind == "nearest":

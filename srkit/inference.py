@@ -86,10 +86,10 @@ class Upscaler:
 
     @classmethod
     def from_checkpoint(cls, path, scale=None, precision="float32", **kwargs):
-        from . import checkpoints, models
+        from . import checkpoints
 
         model, info = checkpoints.load(path, precision=resolve_precision(precision))
-        return cls(model, scale or info.scales[0], models.get_builder(info.model).upsampling, **kwargs), info
+        return cls(model, scale or info.scales[0], info.upsampling, **kwargs), info
 
     @classmethod
     def from_preset(cls, name, scale=None, precision="float32", weights_dir=None, **kwargs):

@@ -15,7 +15,7 @@ KINDS = ("constant", "step", "cosine")
 
 @keras.saving.register_keras_serializable(package="srkit")
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
-    def __init__(self, lr, kind="constant", total_steps=1, decay_every=0, decay_rate=0.5,
+    def __init__(self, lr, kind="constant", total_steps=1, *, decay_every=0, decay_rate=0.5,
                  min_lr=0.0, warmup=0, factor=1.0):
         if kind not in KINDS:
             raise SRError(f"unknown schedule '{kind}' (known: {', '.join(KINDS)})")

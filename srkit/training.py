@@ -17,30 +17,18 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import checkpoints, cluster, evaluation, realdeg, rundir
+from . import checkpoints, cluster, evaluation, rundir, trainmodel, trainstate
 from .devices import hardware, setup_devices
-from .errors import SRError
 from .interrupts import StopRequests
-from .io import file_sha256
 from .paths import project_root
 from .safewrite import remove_stale_temp_files, write_file
-from .transfer import fixed_args, transfer_layers
+from .schedules import Plateau
 
 ROOT = project_root()  # the checkout, else the current folder
 
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-class AveragingAdam(keras.optimizers.Adam):
-    """Adam keeping an exponential moving average of the weights (``use_ema``)
-    beside them. Keras copies the average over the weights at the end of every
-    fit(); the trainer calls fit() in chunks, so that copy is skipped here and
-    the average is read only for validation and best.h5."""
-
-    def finalize_variable_values(self, var_list):
-        pass
 
 
 class _Events(keras.callbacks.Callback):
@@ -62,113 +50,91 @@ class _Events(keras.callbacks.Callback):
 
 
 class Trainer:
-    """One training run. ``stops``: the run's StopRequests (signal handlers),
-    installed by ``train`` before the data loads; ``force``: a fresh run may
-    move an old run in its folder aside (see ``rundir``)."""
+    """One training run of a TrainConfig, which it only reads. ``stops``: the
+    run's StopRequests (signal handlers), installed by ``train`` before the
+    data loads; ``force``: a fresh run may move an old run in its folder
+    aside (see ``rundir``); ``cluster_options``: this process's place in a
+    multi-worker job (``cluster.join``); ``restart_lr``: a resume restarts
+    the learning rate at the config's (its plateau halvings dropped)."""
 
-    def __init__(self, cfg, stops=None, force=False):
-        from . import losses, models
-        from .data import PatchSampler
-        from .schedules import Plateau, Schedule
+    def __init__(self, cfg, *, stops=None, force=False, cluster_options=None, restart_lr=False):
+        from . import models
 
+        cfg.validate()  # train.py's config is validated already; another caller's may not be
         self.cfg, self.stops = cfg, stops or StopRequests(log)
-        evaluation.resolve_dataset(cfg["val_data"], cfg["data_root"]) if cfg["val_data"] else None
-        resume = cfg.get("resume")
-        self.run_dir = Path(resume or cfg.get("run_dir") or self._default_run_dir())
-        self.builder = models.get_builder(cfg["model"])
-        cfg["model"] = self.builder.model_name
-        if self.builder.upsampling == "post":  # the scale is part of the architecture
-            if len(cfg["scale"]) > 1:
-                raise SRError(f"{cfg['model']} is a post-upsampling model: train one scale at a time")
-            cfg["model_args"].setdefault("scale", cfg["scale"][0])
-            if cfg["model_args"]["scale"] != cfg["scale"][0]:
-                raise SRError(f"--model-args scale {cfg['model_args']['scale']} differs from --scale {cfg['scale'][0]}")
-        self.job = cluster.join(cfg.pop("cluster", None), log)  # first: JAX's runtime precedes all JAX work
-        scope, self.devices = setup_devices(cfg, log, self.job)
-        self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
-                                    cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log,
-                                    cfg["rescale"], strength=cfg.get("strength", "medium"),
-                                    shard=(self.job.index, self.job.count))
-        # only once the data loaded: a bad call leaves no folder, and --force moves nothing aside for it;
-        # the other workers of a job write nothing into the run folder
-        if self.job.is_chief:
-            if not resume:
-                rundir.check_free(self.run_dir, force)
-                if rundir.held_run(self.run_dir):
-                    rundir.move_aside(self.run_dir, log)
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            remove_stale_temp_files(self.run_dir, log)  # a killed save's, e.g.; a live process's stay
-        keras.utils.set_random_seed(cfg["seed"])
-        self.state = {"step": 0, "best_psnr": None, "best_ssim": None, "best_step": None, "wall_time_s": 0.0,
-                      "factor": 1.0, "plateau": {"best": None, "wait": 0}}
-        init_weights = opt_arrays = None
-        if resume:
-            saved, info, opt_arrays = checkpoints.load(self.run_dir / "last.h5", with_optimizer=True)
-            self.state.update(info.metadata["state"])
-            if "segments" not in self.state:  # a checkpoint from before segments were recorded
-                self.state["segments"] = [{"from_step": 0, "precision": info.metadata.get("precision"),
-                                           "backend": info.metadata.get("backend"),
-                                           "hardware": info.metadata.get("hardware")}]
-            init_weights = saved.get_weights()
-            if self.state["best_psnr"] is not None and not (self.run_dir / "best.h5").exists():
-                # e.g. a committed run folder holds only last.h5: best.h5 and its metadata must agree, so the
-                # best is tracked afresh (log.csv keeps the earlier validations)
-                log(f"{self.run_dir}: no best.h5 beside last.h5; the earlier best ({self.state['best_psnr']:.3f} dB "
-                    f"at step {self.state['best_step']}) is forgotten and best.h5 is kept from this invocation on")
-                self.state.update(best_psnr=None, best_ssim=None, best_step=None)
-            if cfg.pop("restart_lr", False):
-                self.state.update(factor=1.0, plateau={"best": self.state["plateau"]["best"], "wait": 0})
+        self.builder = models.get_builder(cfg.model)
+        self.run_dir = Path(cfg.resume or cfg.run_dir or self._default_run_dir())
+        self.job = cluster.join(cluster_options, log)  # first: JAX's runtime precedes all JAX work
+        scope, self.devices = setup_devices(precision=cfg.precision, batch=cfg.batch, distribute=cfg.distribute,
+                                            log=log, job=self.job)
+        self.sampler = self._load_data()
+        self._prepare_run_dir(force)  # only once the data loaded: a bad call leaves no folder
+        keras.utils.set_random_seed(cfg.seed)
+        self.state, saved_weights, opt_arrays = self._restore_state(restart_lr)
         with scope:
-            self.model = models.build(cfg["model"], **cfg["model_args"])
-            if cfg.get("init_from") and not resume:  # a resumed run continues from its own weights
-                src, info = checkpoints.load(cfg["init_from"])
-                if (info.model != cfg["model"]
-                        or fixed_args(info.model, info.args) != fixed_args(cfg["model"], cfg["model_args"])):
-                    raise SRError(f"{cfg['init_from']}: holds {info.model}{info.args}, not "
-                                  f"{cfg['model']}{cfg['model_args']}")
-                if info.args == cfg["model_args"]:
-                    init_weights = src.get_weights()
-                else:  # another scale, larger kernels or more blocks: matching layers transfer, the rest start fresh
-                    fresh, grown = transfer_layers(src, self.model)
-                    log(f"initialised from {cfg['init_from']} (x{info.scale}); "
-                        f"kernels grown: {', '.join(grown) or 'none'}; new layers: {', '.join(fresh) or 'none'}")
-                # the path may later hold another model (a grown one is shipped under the same name), so
-                # the record names what was read there, its digest and where that file came from in turn
-                self.state["init_from"] = {"path": str(cfg["init_from"]), "model": info.model, "scale": info.scale,
-                                           "args": info.args, "step": info.metadata.get("step"),
-                                           "sha256": file_sha256(cfg["init_from"]),
-                                           "from": (info.metadata.get("state") or {}).get("init_from")}
-            if init_weights is not None:
-                self.model.set_weights(init_weights)
-            self.schedule = Schedule(cfg["lr"], cfg["schedule"], cfg["steps"], cfg["decay_every"],
-                                     cfg["decay_rate"], cfg["min_lr"], cfg["warmup"], self.state["factor"])
-            # without --ema this is plain Adam: use_ema off, the same updates and optimizer variables
-            opt = AveragingAdam(self.schedule, clipnorm=cfg["clipnorm"] or None, use_ema=bool(cfg["ema"]),
-                                ema_momentum=cfg["ema"] or 0.99, name="adam")
-            self._adam = opt
-            self.model.compile(optimizer=opt, loss=losses.get(cfg["loss"]),
-                               steps_per_execution=cfg["steps_per_execution"])
-            opt.build(self.model.trainable_variables)
-            if opt_arrays is not None:
-                if [tuple(a.shape) for a in opt_arrays] != [tuple(v.shape) for v in opt.variables]:
-                    raise SRError(f"{self.run_dir / 'last.h5'}: optimizer state does not fit this run")
-                for var, arr in zip(opt.variables, opt_arrays):
-                    var.assign(arr)
+            self.model, record = trainmodel.build(cfg, saved_weights, log)
+            if record:
+                self.state["init_from"] = record
+            self.schedule, self._adam = trainmodel.compile_model(self.model, cfg, factor=self.state["factor"],
+                                                                 opt_arrays=opt_arrays,
+                                                                 source=self.run_dir / "last.h5")
         self.job.prepare(self.model)
-        self.plateau = Plateau(cfg["patience"], **self.state["plateau"])
+        self.plateau = Plateau(patience=cfg.patience, **self.state["plateau"])
+        self._start_segment()
+        self._val_model = None
+
+    def _default_run_dir(self):
+        scales = "".join(str(s) for s in self.cfg.scale)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return ROOT / "runs" / f"{self.cfg.model.upper()}_x{scales}_{stamp}"
+
+    def _load_data(self):
+        from .data import PatchSampler
+
+        c = self.cfg
+        return PatchSampler(folder=c.data, scales=c.scale, patch=c.patch, batch=c.batch,
+                            upsampling=self.builder.upsampling, degradation=c.degradation, seed=c.seed,
+                            augment=c.augment, workers=c.workers, log=log, rescale=c.rescale, strength=c.strength,
+                            shard=(self.job.index, self.job.count))
+
+    def _prepare_run_dir(self, force):
+        """The chief's run folder: a fresh run's made (an old run there moved
+        aside with ``force``), a killed save's temporary files removed; the
+        other workers of a job write nothing there."""
+        if not self.job.is_chief:
+            return
+        if not self.cfg.resume:
+            rundir.check_free(self.run_dir, force)
+            if rundir.held_run(self.run_dir):
+                rundir.move_aside(self.run_dir, log)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(self.run_dir, log)  # a killed save's, e.g.; a live process's stay
+
+    def _restore_state(self, restart_lr):
+        """(state, weights, optimizer arrays): a fresh run's state (no
+        weights, no arrays), or the resumed checkpoint's."""
+        if not self.cfg.resume:
+            return trainstate.fresh(), None, None
+        saved, info, opt_arrays = checkpoints.load(self.run_dir / "last.h5", with_optimizer=True)
+        st = trainstate.read(info.metadata)
+        if st["best_psnr"] is not None and not (self.run_dir / "best.h5").exists():
+            # e.g. a committed run folder holds only last.h5: best.h5 and its metadata must agree, so the
+            # best is tracked afresh (log.csv keeps the earlier validations)
+            log(f"{self.run_dir}: no best.h5 beside last.h5; the earlier best ({st['best_psnr']:.3f} dB "
+                f"at step {st['best_step']}) is forgotten and best.h5 is kept from this invocation on")
+            st.update(best_psnr=None, best_ssim=None, best_step=None)
+        if restart_lr:
+            st.update(factor=1.0, plateau={"best": st["plateau"]["best"], "wait": 0})
+        return st, saved.get_weights(), opt_arrays
+
+    def _start_segment(self):
         # One entry per invocation: a card can then say which steps ran where and how. A resume may move
         # the schedule's horizon (a cosine then bends from this step on); the card's own "steps" counts
         # the steps trained, hence a distinct name.
         self.state.setdefault("segments", []).append(
-            {"from_step": self.state["step"], "schedule_steps": cfg["steps"], "precision": cfg["precision"],
+            {"from_step": self.state["step"], "schedule_steps": self.cfg.steps, "precision": self.cfg.precision,
              "lr": self.schedule.value(self.state["step"]), "backend": keras.backend.backend(), "hardware": hardware(),
              **({"workers": self.job.count} if self.job.multi else {})})
-        self._val_model = None
-
-    def _default_run_dir(self):
-        scales = "".join(str(s) for s in self.cfg["scale"])
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return ROOT / "runs" / f"{self.cfg['model'].upper()}_x{scales}_{stamp}"
 
     # -- events -------------------------------------------------------------
     def on_step(self, cb, done):
@@ -178,7 +144,7 @@ class Trainer:
         # workers of a job end a chunk only at steps they all know; clocks and signals are agreed on there
         if not self.job.multi and (self.stops.signum or self._budget_over() or self._save_due()):
             self.model.stop_training = True
-        every = self.cfg["log_every"] or (cluster.SYNC_EVERY if self.job.multi else 0)
+        every = self.cfg.log_every or (cluster.SYNC_EVERY if self.job.multi else 0)
         if every and step % every == 0:
             self.model.stop_training = True  # the chunk ends here so the row is exact
 
@@ -186,13 +152,13 @@ class Trainer:
         signum, budget = self.job.agree([self.stops.signum or 0, self._budget_over()])  # any worker's, for all
         if signum and not self.stops.signum:  # another worker was signalled: this one stops with it
             self.stops.signum = int(signum)
-        return self.state["step"] >= self.cfg["steps"] or bool(self.stops.signum) or bool(budget)
+        return self.state["step"] >= self.cfg.steps or bool(self.stops.signum) or bool(budget)
 
     def _save_due(self):
         return time.monotonic() - self._last_save > self._save_interval
 
     def _budget_over(self):  # --minutes: wall-clock budget for this invocation
-        minutes = self.cfg.get("minutes")
+        minutes = self.cfg.minutes
         return bool(minutes) and time.monotonic() - self._start > 60 * minutes
 
     # -- validation and checkpoints -----------------------------------------
@@ -204,8 +170,8 @@ class Trainer:
 
         if self._val_model is None:
             with self.job.local():
-                self._val_model = models.build(self.cfg["model"], precision="float32", **self.cfg["model_args"])
-        if self.cfg["ema"]:
+                self._val_model = models.build(self.cfg.model, precision="float32", **self.cfg.model_args)
+        if self.cfg.ema:
             raw = self.model.get_weights()
             # the public way to read the average: copy it over the weights (Adam's own method, which
             # AveragingAdam skips during fit), read them, and put the training weights back
@@ -218,31 +184,24 @@ class Trainer:
 
     def validate(self):
         """Validation PSNR/SSIM of shipped_model(), through evaluate.py's own code path."""
-        method = evaluation.Method("val", "model", scales=tuple(self.cfg["scale"]), model=self.shipped_model(),
+        method = evaluation.Method("val", "model", scales=tuple(self.cfg.scale), model=self.shipped_model(),
                                    upsampling=self.builder.upsampling)
-        scale = self.cfg["scale"][0]
+        scale = self.cfg.scale[0]
         with self.job.local():
-            found = evaluation.evaluate([self.cfg["val_data"]], [scale], [method], self.cfg["data_root"],
-                                        log=lambda m: None, degrades=self.cfg.get("val_degrade") or ["clean"])
+            found = evaluation.evaluate([self.cfg.val_data], [scale], [method], self.cfg.data_root,
+                                        log=lambda m: None, degrades=list(self.cfg.val_degrade))
         return float(np.mean([r.psnr for r in found])), float(np.mean([r.ssim for r in found]))
 
     def save(self, name, with_optimizer=True, model=None):
         self._last_save = time.monotonic()  # on every worker: they agree on when the next save is due
         if not self.job.is_chief:
             return
-        meta = {"step": self.state["step"], "best_psnr": self.state["best_psnr"],
-                "best_ssim": self.state["best_ssim"], "degradation": self.cfg["degradation"],
-                "data": self.sampler.description, "val_data": self.cfg["val_data"],
-                **({"degradation_settings": realdeg.describe(self.cfg["strength"])}
-                   if self.cfg["degradation"] == "real" else {}),
-                "batch": self.cfg["batch"], "patch": self.cfg["patch"], "loss": self.cfg["loss"],
-                "backend": keras.backend.backend(), "hardware": hardware(),
-                "precision": self.cfg["precision"], "state": self.state, "config": self.cfg}
-        scale = self.cfg["scale"][0] if len(self.cfg["scale"]) == 1 else self.cfg["scale"]
+        meta = trainstate.metadata(self.state, self.cfg, self.sampler.description)
         opt = self.model.optimizer.variables if with_optimizer else None
         with self.stops.protected():  # a second Ctrl-C waits until the file is complete and renamed
-            checkpoints.save(self.run_dir / name, model or self.model, self.cfg["model"], self.cfg["model_args"],
-                             scale, meta, opt)
+            checkpoints.save(self.run_dir / name, model or self.model, name=self.cfg.model,
+                             args=dict(self.cfg.model_args), scale=self.cfg.checkpoint_scale, metadata=meta,
+                             optimizer_variables=opt)
 
     # -- the loop -----------------------------------------------------------
     def run(self):
@@ -252,23 +211,23 @@ class Trainer:
 
         cfg, st, chief = self.cfg, self.state, self.job.is_chief
         if chief:
-            write_file(self.run_dir / "config.json", (json.dumps(cfg, indent=2, default=str) + "\n").encode(),
+            write_file(self.run_dir / "config.json", (json.dumps(cfg.to_dict(), indent=2) + "\n").encode(),
                        "config")
-        tlog = TrainLog(self.run_dir, st["step"] if cfg.get("resume") else None) if chief else None
+        tlog = TrainLog(self.run_dir, st["step"] if cfg.resume else None) if chief else None
         self._start = self._last_save = time.monotonic()
-        self._save_interval = 60 * cfg["save_every_min"]
+        self._save_interval = 60 * cfg.save_every_min
         self._last_val = f"{st['best_psnr']:.2f}" if st["best_psnr"] else "-"
         events = _Events(self)
-        self.bar = tqdm(total=cfg["steps"], initial=st["step"], unit="step", dynamic_ncols=True,
+        self.bar = tqdm(total=cfg.steps, initial=st["step"], unit="step", dynamic_ncols=True,
                         disable=None if chief else True, file=sys.stderr)
-        log(f"{cfg['model']} x{cfg['scale']} from step {st['step']} to {cfg['steps']}; run dir {self.run_dir}")
+        log(f"{cfg.model} x{list(cfg.scale)} from step {st['step']} to {cfg.steps}; run dir {self.run_dir}")
         # One decision ends the run, and the same one makes its last chunk validate: checking the clock twice
         # let a budget run out between the checks and end unvalidated.
         ending = self._run_over()
         try:
             while not ending:
-                val_every = cfg["val_every"] if cfg["val_data"] else 0
-                bound = cfg["steps"] if not val_every else min(cfg["steps"], (st["step"] // val_every + 1) * val_every)
+                val_every = cfg.val_every if cfg.val_data else 0
+                bound = cfg.steps if not val_every else min(cfg.steps, (st["step"] // val_every + 1) * val_every)
                 t0 = time.monotonic()
                 with self.job.fit_scope():
                     self.model.fit(self.job.batches(self.sampler, st["step"]), steps_per_epoch=bound - st["step"],
@@ -308,7 +267,7 @@ class Trainer:
         st = self.state
         if not self.job.is_chief:  # validation is the chief's; its copy of the average touches every worker's weights
             self.shipped_model()
-            if self.cfg["plateau"] and self.job.from_chief(0):
+            if self.cfg.plateau and self.job.from_chief(0):
                 self._halve_lr()
             return
         psnr, ssim = self.validate()
@@ -317,8 +276,8 @@ class Trainer:
         if st["best_psnr"] is None or psnr > st["best_psnr"]:
             st.update(best_psnr=psnr, best_ssim=ssim, best_step=st["step"])
             self.save("best.h5", with_optimizer=False, model=self._val_model)  # what was just validated
-        if self.cfg["plateau"]:
-            halve = self.plateau.update(psnr) and st["factor"] * self.cfg["lr"] > self.cfg["min_lr"]
+        if self.cfg.plateau:
+            halve = self.plateau.update(psnr) and st["factor"] * self.cfg.lr > self.cfg.min_lr
             if self.job.from_chief(halve):
                 self._halve_lr()
         st["plateau"] = self.plateau.state()
@@ -332,8 +291,9 @@ class Trainer:
         log(f"plateau: learning rate factor now {st['factor']}")
 
 
-def train(cfg, force=False):
-    """Run a training config; the signal handlers cover all of it, from
-    loading the data to the last checkpoint (see ``interrupts``)."""
+def train(cfg, *, force=False, cluster_options=None, restart_lr=False):
+    """Run a TrainConfig (the keywords: see ``Trainer``); the signal handlers
+    cover all of it, from loading the data to the last checkpoint (see
+    ``interrupts``)."""
     with StopRequests(log) as stops:
-        return Trainer(cfg, stops, force).run()
+        return Trainer(cfg, stops=stops, force=force, cluster_options=cluster_options, restart_lr=restart_lr).run()

@@ -99,8 +99,8 @@ def _compare(path, lr, sr, scale):
                              ("model", to_8bit(sr))])
 
 
-def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=None, fmt="png", overwrite=False,
-                  recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
+def upscale_files(input_path, output_dir, *, weights=None, model_name=None, scale=None, fmt="png",
+                  overwrite=False, recursive=False, compare=False, ensemble=False, tile=None, overlap=None,
                   max_pixels=DEFAULT_MAX_PIXELS, weights_dir=None, log=None, precision="auto",
                   denoise=None, denoise_pair=None):
     """Upscale every image under ``input_path`` into ``output_dir``.
@@ -123,12 +123,9 @@ def upscale_files(input_path, output_dir, weights=None, model_name=None, scale=N
     if denoise is None:
         up, info = Upscaler.from_checkpoint(weights, scale, precision, tile=tile, overlap=overlap, ensemble=ensemble)
     else:
-        from . import models
-
         pair = Path(denoise_pair) if denoise_pair else blend.partner(weights, weights_dir)
         model, info = blend.load_blend(weights, pair, denoise, precision)
-        up = Upscaler(model, scale or info.scales[0], models.get_builder(info.model).upsampling, tile=tile,
-                      overlap=overlap, ensemble=ensemble)
+        up = Upscaler(model, scale or info.scales[0], info.upsampling, tile=tile, overlap=overlap, ensemble=ensemble)
     if up.scale not in info.scales:
         raise SRError(f"{weights}: trained for x{'/x'.join(map(str, info.scales))}, not x{up.scale}")
     auto = _auto_real(weights_dir, up.scale) if not (explicit or model_name or denoise is not None) else None

@@ -113,6 +113,9 @@ def _tamper(path, desc):
     ({"model": "VDSR", "args": {"depth": 3}, "scale": 0}, "stored scale 0 is not a scale"),
     ({"model": "FAST", "args": {"scale": 3, "blocks": 1, "filters": 8}},
      "arguments say x3 but the checkpoint's scale is 2"),
+    ({"model": "VDSR", "args": {"depth": 3}, "upsampling": "post"},
+     "the description says post-upsampling, but VDSR is a pre-upsampling model"),
+    ({"model": "VDSR", "args": {"depth": 3}, "upsampling": "sideways"}, "stored upsampling 'sideways' is not"),
 ])
 def test_crafted_descriptions_are_refused_before_any_model_is_built(tmp_path, monkeypatch, desc, message):
     path = tmp_path / "crafted.h5"
@@ -152,3 +155,41 @@ def test_a_damaged_checkpoint_in_the_weights_folder_does_not_break_the_others(tm
     assert [p.name for p, _ in checkpoints.find(tmp_path, "VDSR")] == ["good_x2.h5"]
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "warning: skipping" in err and "broken.h5: " in err
+
+
+@pytest.mark.parametrize("name,args,upsampling", [("VDSR", {"depth": 3}, "pre"),
+                                                  ("FAST", {"blocks": 1, "filters": 8}, "post")])
+def test_the_description_names_the_upsampling(tmp_path, monkeypatch, name, args, upsampling):
+    path = tmp_path / "c.h5"
+    save_tiny_checkpoint(path, name, args)
+    with h5py.File(path, "r") as f:
+        assert json.loads(f.attrs["description"])["upsampling"] == upsampling
+    monkeypatch.setattr(checkpoints, "registry_upsampling", None)  # read from the file, not looked up
+    assert checkpoints.read_info(path).upsampling == upsampling
+    from srkit.inference import Upscaler
+
+    assert Upscaler.from_checkpoint(path)[0].upsampling == upsampling
+
+
+def test_a_checkpoint_from_before_the_upsampling_was_stored_gets_the_registry_s(tmp_path):
+    path = tmp_path / "old.h5"
+    save_tiny_checkpoint(path, "FAST", {"blocks": 1, "filters": 8})
+    with h5py.File(path, "a") as f:
+        desc = json.loads(f.attrs["description"])
+        del desc["upsampling"]
+        f.attrs["description"] = json.dumps(desc)
+    info = checkpoints.read_info(path)
+    assert info.stored_upsampling is None and info.upsampling == "post"
+    assert checkpoints.load(path)[1].upsampling == "post"
+
+
+def test_every_shipped_checkpoint_still_loads_and_reads_the_same():
+    from conftest import ROOT
+
+    for path in sorted((ROOT / "weights").glob("*.h5")):
+        info = checkpoints.read_info(path)
+        with h5py.File(path, "r") as f:
+            stored = json.loads(f.attrs["description"])
+        assert info.metadata == stored["metadata"] and info.upsampling == models.get_builder(info.model).upsampling
+        model, loaded = checkpoints.load(path)
+        assert loaded.metadata == info.metadata and len(model.weights) > 0

@@ -100,13 +100,13 @@ def test_every_input_gets_its_own_output(tmp_path, ckpt):
     for i, name in enumerate(("a.png", "a.jpg", "a_png.png", "c.png")):
         Image.fromarray(random_image(8, 8 + i, seed=i)).save(src / name)
     for overwrite in (False, True):
-        counts = upscaler.upscale_files(src, dst, ckpt, overwrite=overwrite, log=lambda m: None)
+        counts = upscaler.upscale_files(src, dst, weights=ckpt, overwrite=overwrite, log=lambda m: None)
         assert counts == {"done": 4, "skipped": 0, "failed": 0}
     widths = sorted(Image.open(p).width for p in dst.iterdir())
     assert widths == [16, 18, 20, 22]  # one output per input, none replaced by another
     Image.fromarray(random_image(8, 8)).save(src / "c.PNG")
     with pytest.raises(SRError, match="would both be written as"):
-        upscaler.upscale_files(src, tmp_path / "out2", ckpt, log=lambda m: None)
+        upscaler.upscale_files(src, tmp_path / "out2", weights=ckpt, log=lambda m: None)
     assert not (tmp_path / "out2").exists()
 
 
@@ -120,7 +120,7 @@ def test_write_errors_fail_their_file_and_the_batch_goes_on(tmp_path, ckpt, full
     (dst / "sub").write_text("a file where the output sub-folder goes")
     (dst / "b_x2.png").mkdir()
     logs = []
-    counts = upscaler.upscale_files(src, dst, ckpt, overwrite=True, recursive=True, log=logs.append)
+    counts = upscaler.upscale_files(src, dst, weights=ckpt, overwrite=True, recursive=True, log=logs.append)
     assert counts == {"done": 2, "skipped": 0, "failed": 2}
     assert (dst / f"{long}_x2.png").is_file() and (dst / "a_x2.png").is_file()
     failed = [m for m in logs if m.startswith("failed:")]
@@ -131,7 +131,8 @@ def test_write_errors_fail_their_file_and_the_batch_goes_on(tmp_path, ckpt, full
     old.write_bytes(b"an earlier output")
     full_disk.fill()
     logs.clear()
-    counts = upscaler.upscale_files(src, full_disk.folder, ckpt, overwrite=True, recursive=True, log=logs.append)
+    counts = upscaler.upscale_files(src, full_disk.folder, weights=ckpt, overwrite=True, recursive=True,
+                                    log=logs.append)
     assert counts == {"done": 0, "skipped": 0, "failed": 4}
     assert sum("No space left on device" in m for m in logs) == 4, logs
     assert old.read_bytes() == b"an earlier output"
@@ -144,7 +145,7 @@ def test_a_live_runs_temporary_file_is_left_alone(tmp_path, ckpt):
     Image.fromarray(random_image(8, 8)).save(src / "a.png")
     with atomic_path(dst / "other_x2.png") as theirs:  # another output.py writing into the same folder
         theirs.write_bytes(b"in progress")
-        assert upscaler.upscale_files(src, dst, ckpt, log=lambda m: None)["done"] == 1
+        assert upscaler.upscale_files(src, dst, weights=ckpt, log=lambda m: None)["done"] == 1
         assert theirs.read_bytes() == b"in progress"
     assert (dst / "other_x2.png").read_bytes() == b"in progress" and (dst / "a_x2.png").is_file()
 
@@ -164,7 +165,7 @@ def test_interrupted_write_leaves_nothing_and_stale_temp_files_are_cleaned(tmp_p
 
     monkeypatch.setattr(Image.Image, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        upscaler.upscale_files(src, dst, ckpt, log=lambda m: None)
+        upscaler.upscale_files(src, dst, weights=ckpt, log=lambda m: None)
     assert list(dst.iterdir()) == []  # stale file removed, no partial output, no temp file
 
 
@@ -192,7 +193,7 @@ def test_a_float_tiff_is_upscaled_at_its_range(tmp_path, ckpt):
     img = random_image(10, 12, seed=3).astype(np.float32) / 255.0
     tifffile.imwrite(src / "f.tif", img, photometric="rgb")  # used to come out near-black, as uint16
     tifffile.imwrite(src / "i.tif", np.round(img * 65535).astype(np.uint16), photometric="rgb")
-    counts = upscaler.upscale_files(src, dst, ckpt, fmt="same", log=lambda m: None)
+    counts = upscaler.upscale_files(src, dst, weights=ckpt, fmt="same", log=lambda m: None)
     assert counts == {"done": 2, "skipped": 0, "failed": 0}
     out = tifffile.imread(dst / "f_x2.tif")
     reference = tifffile.imread(dst / "i_x2.tif") / 65535.0

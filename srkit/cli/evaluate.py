@@ -48,10 +48,10 @@ def main(argv=None):
                         "PSNR / SSIM column each; clean is the standard protocol")
     a = p.parse_args(argv)
     failures = []
-    evaluation.run(a.datasets, a.scales, a.models, a.weights, a.weights_dir, a.data_root, a.json_path,
-                   None if a.no_plot else a.plot, None if a.no_combined else a.combined_dir, a.readme,
-                   published=a.published, precisions=a.precision, ensemble=a.ensemble, readme_tag=a.readme_section,
-                   degrades=a.degrade,
+    evaluation.run(a.datasets, a.scales, models=a.models, weights=a.weights, weights_dir=a.weights_dir,
+                   data_root=a.data_root, json_path=a.json_path, plot_path=None if a.no_plot else a.plot,
+                   combined_dir=None if a.no_combined else a.combined_dir, readme=a.readme, published=a.published,
+                   precisions=a.precision, ensemble=a.ensemble, readme_tag=a.readme_section, degrades=a.degrade,
                    showcase=(a.showcase, a.showcase_images, a.showcase_scales) if a.showcase else None,
                    failures=failures)
     if failures:

@@ -15,6 +15,7 @@ import json
 
 from ..cliargs import NON_NEGATIVE, POSITIVE, SCALE, Parser, count
 from ..errors import SRError
+from ..trainconfig import DEFAULT as D
 
 
 def parser():
@@ -25,45 +26,48 @@ def parser():
     mode.add_argument("--plot", metavar="RUN", help="write RUN's loss / val PSNR curves into md_images/")
     mode.add_argument("--benchmark", action="store_true", help="measure steps/s and data throughput")
     g = p.add_argument_group("model and data")
-    g.add_argument("--model", default=None, help="registered model name (default VDSR)")
+    g.add_argument("--model", default=None, help=f"registered model name (default {D.model})")
     g.add_argument("--model-args", default="{}", help='builder arguments as JSON, e.g. \'{"depth": 10}\'')
     g.add_argument("--data", default=None, nargs="+", metavar="DIR", help="folders of training images, searched "
                    "recursively (default data/DIV2K_train_HR)")
-    g.add_argument("--scale", type=SCALE, nargs="+", default=[2], help="one scale, or several to mix per batch")
-    g.add_argument("--patch", type=count(), default=64, help="HR patch side")
-    g.add_argument("--batch", type=count(), default=8)
-    g.add_argument("--degradation", choices=["bicubic", "seed", "real"], default="bicubic",
+    g.add_argument("--scale", type=SCALE, nargs="+", default=list(D.scale),
+                   help="one scale, or several to mix per batch")
+    g.add_argument("--patch", type=count(), default=D.patch, help="HR patch side")
+    g.add_argument("--batch", type=count(), default=D.batch)
+    g.add_argument("--degradation", choices=["bicubic", "seed", "real"], default=D.degradation,
                    help="LR synthesis: MATLAB bicubic (the benchmarks'), the original project's 'seed', or "
                    "'real' (Real-ESRGAN-style blur, resize, noise and JPEG per patch; post-upsampling models)")
-    g.add_argument("--degradation-strength", default="medium", choices=["light", "medium", "strong", "photo"],
+    g.add_argument("--degradation-strength", default=D.strength, choices=["light", "medium", "strong", "photo"],
                    help="with --degradation real: the preset of ranges in srkit/realdeg.py (strong: Real-ESRGAN's)")
     g.add_argument("--no-augment", dest="augment", action="store_false")
     g.add_argument("--rescale", type=float, nargs="+", metavar="F",
                    help="also train on every image shrunk by these factors (MATLAB bicubic), e.g. 0.9 0.8 0.7 0.6")
-    g.add_argument("--workers", type=count(0), default=2, help="threads building batches ahead")
-    g.add_argument("--seed", type=count(0), default=0)
+    g.add_argument("--workers", type=count(0), default=D.workers, help="threads building batches ahead")
+    g.add_argument("--seed", type=count(0), default=D.seed)
     g = p.add_argument_group("optimisation")
-    g.add_argument("--steps", type=count(), default=None, help="total training steps (default 10000)")
+    g.add_argument("--steps", type=count(), default=None, help=f"total training steps (default {D.steps})")
     g.add_argument("--epochs", type=count(), help="with --steps-per-epoch: steps = epochs x steps-per-epoch")
     g.add_argument("--steps-per-epoch", type=count())
-    g.add_argument("--loss", default="l1", help="l1, mse or ssim_l1 (0.84 (1 - SSIM) + 0.16 L1)")
+    g.add_argument("--loss", default=D.loss, help="l1, mse or ssim_l1 (0.84 (1 - SSIM) + 0.16 L1)")
     g.add_argument("--lr", type=NON_NEGATIVE, default=None,
-                   help="base learning rate (default 1e-4); with --resume, restarts the LR at this value")
-    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default="constant")
-    g.add_argument("--decay-every", type=count(0), default=0, help="step decay interval (default steps / 2)")
-    g.add_argument("--decay-rate", type=POSITIVE, default=0.5)
-    g.add_argument("--min-lr", type=NON_NEGATIVE, default=1e-6)
-    g.add_argument("--warmup", type=count(0), default=0, help="linear warm-up steps")
+                   help=f"base learning rate (default {D.lr:g}); with --resume, restarts the LR at this value")
+    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=D.schedule)
+    g.add_argument("--decay-every", type=count(0), default=D.decay_every,
+                   help="step decay interval (default steps / 2)")
+    g.add_argument("--decay-rate", type=POSITIVE, default=D.decay_rate)
+    g.add_argument("--min-lr", type=NON_NEGATIVE, default=D.min_lr)
+    g.add_argument("--warmup", type=count(0), default=D.warmup, help="linear warm-up steps")
     g.add_argument("--plateau", action="store_true", help="halve the LR when val PSNR stalls")
     g.add_argument("--patience", type=count(), default=None,
-                   help="validations without improvement before halving (default 5)")
-    g.add_argument("--ema", type=float, default=0.0, help="validate and keep as best.h5 an exponential moving "
+                   help=f"validations without improvement before halving (default {D.patience})")
+    g.add_argument("--ema", type=float, default=D.ema, help="validate and keep as best.h5 an exponential moving "
                    "average of the weights with this decay per step, e.g. 0.999 (0: off; fixed for a run)")
-    g.add_argument("--clipnorm", type=NON_NEGATIVE, default=0.0, help="gradient clipping by global norm (0: off)")
+    g.add_argument("--clipnorm", type=NON_NEGATIVE, default=D.clipnorm,
+                   help="gradient clipping by global norm (0: off)")
     g.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     g.add_argument("--mixed-precision", action="store_true", help="shorthand for --precision mixed_bfloat16")
     g.add_argument("--distribute", action="store_true", help="data parallel over all devices")
-    g.add_argument("--steps-per-execution", type=count(), default=1)
+    g.add_argument("--steps-per-execution", type=count(), default=D.steps_per_execution)
     g = p.add_argument_group("several machines (see the README; TensorFlow workers are configured by TF_CONFIG)")
     g.add_argument("--coordinator", metavar="HOST:PORT", help="JAX: process 0's address, the same for every "
                    "process (default $KERAS_DISTRIBUTION_JOB_ADDRESSES, $JAX_COORDINATOR_ADDRESS)")
@@ -74,15 +78,15 @@ def parser():
     g.add_argument("--worker-timeout", type=count(), default=100, metavar="S", help="JAX: seconds without a "
                    "heartbeat after which a process counts as dead and the job stops (TensorFlow's runtime has its own)")
     g = p.add_argument_group("validation, checkpoints, logs")
-    g.add_argument("--val-data", default=None, help="benchmark folder name or path (default Set5)")
+    g.add_argument("--val-data", default=None, help=f"benchmark folder name or path (default {D.val_data})")
     g.add_argument("--val-degrade", nargs="+", default=None, metavar="NAME",
                    help="validate on the mean PSNR over these evaluate.py --degrade inputs (default: clean)")
     g.add_argument("--data-root", default=None, help="where --val-data lives (default $SR_DATA_ROOT, else evaluation/)")
-    g.add_argument("--val-every", type=count(), default=None, help="steps between validations (default 500)")
+    g.add_argument("--val-every", type=count(), default=None, help=f"steps between validations (default {D.val_every})")
     g.add_argument("--no-val", action="store_true")
-    g.add_argument("--log-every", type=count(0), default=None, help="steps between log rows (default 100)")
+    g.add_argument("--log-every", type=count(0), default=None, help=f"steps between log rows (default {D.log_every})")
     g.add_argument("--save-every-min", type=NON_NEGATIVE, default=None,
-                   help="minutes between last.h5 saves (default 5)")
+                   help=f"minutes between last.h5 saves (default {D.save_every_min:g})")
     g.add_argument("--minutes", type=POSITIVE, default=None, help="stop (and save) after this wall-clock budget")
     g.add_argument("--run-dir", default=None, help="default runs/<MODEL>_x<scale>_<timestamp>; a folder that holds "
                    "a run is refused (continue it with --resume)")

@@ -52,7 +52,9 @@ def main(argv=None):
         from ..presets import path
 
         a.weights = a.weights or path(a.preset, a.weights_dir)
-    counts = upscale_files(a.input, a.output, a.weights, a.model, a.scale, a.format.lower(), a.overwrite,
-                           a.recursive, a.compare, a.ensemble, a.tile, a.tile_overlap, int(a.max_pixels),
-                           a.weights_dir, precision=a.precision, denoise=a.denoise, denoise_pair=a.denoise_pair)
+    counts = upscale_files(a.input, a.output, weights=a.weights, model_name=a.model, scale=a.scale,
+                           fmt=a.format.lower(), overwrite=a.overwrite, recursive=a.recursive, compare=a.compare,
+                           ensemble=a.ensemble, tile=a.tile, overlap=a.tile_overlap, max_pixels=int(a.max_pixels),
+                           weights_dir=a.weights_dir, precision=a.precision, denoise=a.denoise,
+                           denoise_pair=a.denoise_pair)
     return 1 if counts["failed"] else 0
