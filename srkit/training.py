@@ -88,7 +88,7 @@ class Trainer:
         self.sampler = PatchSampler(cfg["data"], cfg["scale"], cfg["patch"], cfg["batch"], self.builder.upsampling,
                                     cfg["degradation"], cfg["seed"], cfg["augment"], cfg["workers"], log,
                                     cfg["rescale"], strength=cfg.get("strength", "medium"),
-                                    shard=(self.job.index, self.job.count))
+                                    shard=(self.job.index, self.job.count), cache_dir=cfg.pop("cache_dir", None))
         # only once the data loaded: a bad call leaves no folder, and --force moves nothing aside for it;
         # the other workers of a job write nothing into the run folder
         if self.job.is_chief:
