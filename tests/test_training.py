@@ -490,5 +490,5 @@ def test_benchmark_reports_data_time_against_model_time_with_real_degradation(da
     assert [row[0] for row in sweep] == [1, 2, 4] and all(row[1] > 0 for row in sweep)
     need = float(re.search(r"consumes ([\d.]+) patches/s", r.stdout)[1])
     assert need == pytest.approx(2 / cells[0], rel=0.5e-4 / cells[0] + 0.05 / need)  # batch 2 per model step
-    for _, rate, ratio in sweep:  # within what printing 1, 1 and 2 decimals can change
-        assert ratio == pytest.approx(rate / need, rel=0.05 / need + 0.05 / rate, abs=0.005)
+    for _, rate, ratio in sweep:  # within what printing 2 decimals, and 1 for both rates, can change
+        assert abs(ratio - rate / need) <= 0.005 + 1.01 * rate / need * (0.05 / need + 0.05 / rate)
