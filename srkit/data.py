@@ -1,5 +1,6 @@
-"""Training data: images decoded once and kept in memory, random aligned
-(input, target) patch batches streamed from them.
+"""Training data: random aligned (input, target) patch batches from folders
+of images, read a patch at a time from their decoded copies on disk
+(``imagecache``), so memory does not grow with the data set.
 
 Every batch is a pure function of (seed, step), so a resumed run sees exactly
 the batches an uninterrupted one would, and batches can be built ahead in
@@ -8,17 +9,21 @@ multi-worker job builds only its share of each global batch (``shard``): the
 random draws of every patch are made, the pixels only of its own.
 """
 
+import collections
 import concurrent.futures
 import sys
+import time
 
 import numpy as np
 
 from . import degradations, realdeg
 from .errors import SRError
-from .io import list_images, load_image
+from .imagecache import ImageCache
+from .io import list_images
 
-# Border kept around each LR image so a pre-upscaled patch equals the same
-# crop of the whole pre-upscaled image (the bicubic kernel reaches 2 LR pixels).
+# LR border (mirrored at the image's edges) around a pre-upsampling patch, so
+# its pre-upscale equals the same crop of the whole pre-upscaled image (the
+# bicubic kernel reaches 2 LR pixels).
 MARGIN = 3
 SEED_INTERPOLATIONS = ("bilinear", "bicubic", "area", "lanczos")
 DEGRADATIONS = ("bicubic", "seed", "real")
@@ -47,10 +52,14 @@ class PatchSampler:
     291-image training): more, and finer, texture from the same photos.
     ``shard`` (index, count): ``batch`` returns patches index, index + count,
     ... of the global batch of ``batch`` patches (one worker's share).
+    ``cache_dir``: where the decoded images go (``imagecache.default_dir()``
+    when None). A bicubic LR patch is computed from the HR rows it depends
+    on, equal to the crop of the whole image's LR.
     """
 
     def __init__(self, folder, scales=(2,), patch=64, batch=8, upsampling="pre", degradation="bicubic",
-                 seed=0, augment=True, workers=2, log=None, rescale=(), strength="medium", shard=(0, 1)):
+                 seed=0, augment=True, workers=2, log=None, rescale=(), strength="medium", shard=(0, 1), *,
+                 cache_dir=None):
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.scales = [int(s) for s in scales]
         self.patch, self.batch_size, self.seed, self.augment = int(patch), int(batch), int(seed), augment
@@ -73,54 +82,47 @@ class PatchSampler:
         self.rescale = sorted({float(f) for f in rescale}, reverse=True)
         if any(not 0 < f < 1 for f in self.rescale):
             raise SRError(f"rescale factors must lie in (0, 1), got {self.rescale}")
-        self.images, self.lr = [], {s: [] for s in self.scales}
-        self._pool = concurrent.futures.ThreadPoolExecutor(max(1, workers)) if workers else None
+        self.entries, self.bytes_read = [], 0  # bytes_read: what patches read from the cache (tests)
+        self.workers = int(workers)
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.workers) if workers else None
         folders = [folder] if isinstance(folder, (str, bytes)) or not hasattr(folder, "__iter__") else list(folder)
+        started = time.perf_counter()
         files = [f for d in folders for f in list_images(d, recursive=True)]
-        # Decoding, shrinking and degrading dominate start-up (minutes with
-        # --rescale); numpy and Pillow release the GIL, so threads help, and
-        # map() keeps file order so the set does not depend on timing.
-        prepared = (self._pool.map(self._prepare, files) if self._pool else map(self._prepare, files))
+        cache = ImageCache(cache_dir, self.log)
+        # Decoding and shrinking dominate a first start (minutes with --rescale); numpy and Pillow release
+        # the GIL, so threads help, and map() keeps file order so the set does not depend on timing.
+        prepare = lambda f: cache.entries(f, self.rescale, self.patch)  # noqa: E731
+        prepared = self._pool.map(prepare, files) if self._pool else map(prepare, files)
         skipped = copies = pixels = 0
         for warning, entries in prepared:
             if warning:
                 self.log(f"warning: skipping {warning}")
                 skipped += 1
                 continue
-            pixels += entries[0][0].shape[0] * entries[0][0].shape[1]
-            copies += len(entries) - 1
-            for img, lrs in entries:
-                self.images.append(img)
-                for s, lr in lrs.items():
-                    self.lr[s].append(lr)
-        if not self.images:
+            pixels += entries[0].shape[0] * entries[0].shape[1]
+            kept = [e for e in entries if min(e.shape[:2]) >= self.patch]  # copies too small for a patch: out
+            copies += len(kept) - 1
+            self.entries.extend(kept)
+        self.log(f"image cache {cache.folder}: {cache.counts['built']} entries made, {cache.counts['reused']} "
+                 f"reused ({time.perf_counter() - started:.1f} s)")
+        if not self.entries:
             raise SRError(f"{', '.join(map(str, folders))}: no usable training image ({len(files)} found, "
                           f"{skipped} skipped)")
         path = str(folders[0]) if len(folders) == 1 else [str(d) for d in folders]
-        self.description = {"path": path, "images": len(self.images) - copies, "skipped": skipped,
+        self.description = {"path": path, "images": len(self.entries) - copies, "skipped": skipped,
                             "pixels": int(pixels)}
         if self.rescale:
             self.description.update(rescale=self.rescale, rescaled_copies=copies)
 
-    def _prepare(self, path):
-        """(warning, [(image, {scale: padded LR})...]) for one file: the image
-        first, then its shrunk copies (those too small for a patch left out)."""
-        try:
-            img = load_image(path)
-        except SRError as exc:
-            return str(exc), None
-        if min(img.shape[:2]) < self.patch:
-            return f"{path}: {img.shape[1]}x{img.shape[0]} is smaller than a {self.patch} patch", None
-        img = np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img
-        shrunk = (degradations.imresize(img, f) for f in self.rescale)
-        return None, [(im, self._lr(im)) for im in [img, *shrunk] if min(im.shape[:2]) >= self.patch]
+    def image(self, idx):
+        """The whole of training image ``idx`` (copies included), uint8 (H, W, 3)."""
+        return self.entries[idx].load()
 
-    def _lr(self, img):
-        """{scale: LR with a MARGIN border}; none for 'seed', which degrades per patch."""
-        if self.degradation != "bicubic":
-            return {}
-        pad = ((MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0))
-        return {s: np.pad(degradations.bicubic_lr(img, s), pad, "symmetric") for s in self.scales}
+    def _crop(self, idx, r0, r1, c0, c1):
+        """Image ``idx``'s [r0:r1, c0:c1], reading only those rows."""
+        rows = self.entries[idx].rows(r0, r1)
+        self.bytes_read += rows.nbytes
+        return rows[:, c0:c1]
 
     def batch(self, step):
         """(inputs, targets) float32 in [0, 1] for global ``step``: NHWC arrays
@@ -136,20 +138,20 @@ class PatchSampler:
     def _plan(self, rng, scale, where):
         """The random choices of one patch (image, crop, degradation draws,
         flip/rotation), drawn from ``rng`` without touching any pixel."""
-        idx = int(rng.integers(len(self.images)))
+        idx = int(rng.integers(len(self.entries)))
+        shape = self.entries[idx].shape
         if self.degradation == "seed":
-            p, (h, w) = self.patch, self.images[idx].shape[:2]
+            p, (h, w) = self.patch, shape[:2]
             draws = (int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1)), rng.uniform(2.0, 4.0),
                      SEED_INTERPOLATIONS[rng.integers(len(SEED_INTERPOLATIONS))])
         elif self.degradation == "real":
-            lp, hr = self.patch // scale, self.images[idx]
-            h, w = hr.shape[0] // scale, hr.shape[1] // scale  # LR-pixel grid of the image
+            lp = self.patch // scale
+            h, w = shape[0] // scale, shape[1] // scale  # LR-pixel grid of the image
             m = max(0, min(REAL_MARGIN, (min(h, w) - lp) // 2))
             side = lp + 2 * m
             draws = (int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1)), m)
         else:
-            lp, lr = self.patch // scale, self.lr[scale][idx]
-            h, w = lr.shape[0] - 2 * MARGIN, lr.shape[1] - 2 * MARGIN
+            lp, (h, w) = self.patch // scale, (shape[0] // scale, shape[1] // scale)  # bicubic_lr's size
             draws = (int(rng.integers(h - lp + 1)), int(rng.integers(w - lp + 1)))
         k = int(rng.integers(8)) if self.augment else 0
         return idx, scale, where, draws, k
@@ -157,10 +159,10 @@ class PatchSampler:
     def _pair(self, idx, scale, where, draws, k):
         """The (input, target) patch a plan describes."""
         if self.degradation == "seed":
-            x, y = self._seed_pair(self.images[idx], *draws)
+            x, y = self._seed_pair(idx, *draws)
         elif self.degradation == "real":
             # its own generator per patch: the number of draws a degradation takes varies
-            x, y = self._real_pair(np.random.default_rng([self.seed, *where, 1]), self.images[idx], scale, *draws)
+            x, y = self._real_pair(np.random.default_rng([self.seed, *where, 1]), idx, scale, *draws)
         else:
             x, y = self._bicubic_pair(idx, scale, *draws)
         if k:
@@ -169,45 +171,74 @@ class PatchSampler:
 
     def _bicubic_pair(self, idx, scale, i, j):
         lp = self.patch // scale  # LR patch side; HR patch is lp * scale
-        lr = self.lr[scale][idx]
-        y = self.images[idx][i * scale:(i + lp) * scale, j * scale:(j + lp) * scale] / np.float32(255)
+        shape = self.entries[idx].shape
+        m = MARGIN if self.upsampling == "pre" else 0
+        # LR rows and columns of the window, mirrored at the edges as np.pad(..., "symmetric") does
+        rows, cols = (np.pad(np.arange(n // scale), m, "symmetric")[k:k + lp + 2 * m]
+                      for n, k in zip(shape[:2], (i, j)))
+        # one read covers the window's support and the HR patch
+        (r0, r1), (c0, c1) = degradations.lr_support(shape, scale, rows, cols)
+        r0, r1 = min(r0, i * scale), max(r1, (i + lp) * scale)
+        c0, c1 = min(c0, j * scale), max(c1, (j + lp) * scale)
+        crop = self._crop(idx, r0, r1, c0, c1)
+        window = degradations.bicubic_lr_window(crop, (r0, c0), shape, scale, rows, cols)
+        y = crop[i * scale - r0:(i + lp) * scale - r0, j * scale - c0:(j + lp) * scale - c0] / np.float32(255)
         if self.upsampling == "post":
-            return lr[i + MARGIN:i + MARGIN + lp, j + MARGIN:j + MARGIN + lp] / np.float32(255), y
-        window = lr[i:i + lp + 2 * MARGIN, j:j + lp + 2 * MARGIN]
+            return window / np.float32(255), y
         up = degradations.pre_upscale(window, scale)
         m = MARGIN * scale
         return up[m:m + lp * scale, m:m + lp * scale], y
 
-    def _real_pair(self, own, hr_img, scale, i, j, m):
+    def _real_pair(self, own, idx, scale, i, j, m):
         lp = self.patch // scale
         side = lp + 2 * m
-        window = hr_img[i * scale:(i + side) * scale, j * scale:(j + side) * scale]
+        window = self._crop(idx, i * scale, (i + side) * scale, j * scale, (j + side) * scale)
         lr = realdeg.degrade(own, window, scale, self.strength)
         x = lr[m:m + lp, m:m + lp] / np.float32(255)
         y = window[m * scale:(m + lp) * scale, m * scale:(m + lp) * scale] / np.float32(255)
         return x, y
 
-    def _seed_pair(self, hr_img, i, j, factor, method):
+    def _seed_pair(self, idx, i, j, factor, method):
         import cv2
 
         p = self.patch
-        y = hr_img[i:i + p, j:j + p].astype(np.float32) / 255
+        y = self._crop(idx, i, i + p, j, j + p).astype(np.float32) / 255
         small = max(2, int(round(p / factor)))
         flags = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,
                  "lanczos": cv2.INTER_LANCZOS4}
         down = cv2.resize(y, (small, small), interpolation=cv2.INTER_AREA)
         return np.clip(cv2.resize(down, (p, p), interpolation=flags[method]), 0, 1), y
 
-    def stream(self, start, lookahead=4):
+    def stream(self, start, lookahead=None):
         """Endless batches for steps start, start+1, ..., built ahead in threads."""
         if self._pool is None:
             step = start
             while True:
                 yield self.batch(step)
                 step += 1
-        pending = [self._pool.submit(self.batch, s) for s in range(start, start + lookahead)]
+        yield from self._ahead(self._pool, start, lookahead or max(4, 2 * self.workers))
+
+    def _ahead(self, pool, start, lookahead):
+        pending = collections.deque(pool.submit(self.batch, s) for s in range(start, start + lookahead))
         step = start + lookahead
         while True:
-            yield pending.pop(0).result()
-            pending.append(self._pool.submit(self.batch, step))
+            yield pending.popleft().result()
+            pending.append(pool.submit(self.batch, step))
             step += 1
+
+    def patch_rates(self, workers=(1, 2, 4), seconds=1.5, start=1000):
+        """{threads: patches per second} of this pipeline alone, batches built
+        ahead as in training (the benchmark's check that it can feed a model)."""
+        rates = {}
+        for n in workers:
+            with concurrent.futures.ThreadPoolExecutor(n) as pool:
+                batches = self._ahead(pool, start, 2 * n)
+                next(batches)  # the threads and caches warm
+                t, built = time.perf_counter(), 0
+                while built < 3 * n or time.perf_counter() - t < seconds:
+                    next(batches)
+                    built += 1
+                rates[n] = built * (self.batch_size // self.shard[1]) / (time.perf_counter() - t)
+                batches.close()
+                pool.shutdown(cancel_futures=True)
+        return rates

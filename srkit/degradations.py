@@ -10,6 +10,7 @@ a time (rows first when both scales are equal), and for uint8 input a
 rounding back to uint8 after each pass, as MATLAB's ``imresizemex`` does.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -54,8 +55,15 @@ def quantize(x, peak=255, dtype=np.uint8):
 
 def _resize_axis(img, axis, out_length, scale, antialiasing):
     weights, ind = contributions(img.shape[axis], out_length, scale, antialiasing=antialiasing)
+    return resample_axis(img, axis, weights, ind)
+
+
+def resample_axis(img, axis, weights, ind):
+    """imresize's pass along ``axis``: output k is sum_p weights[k, p] *
+    img[ind[k, p]], in float64, in that order (so a window computed from a
+    crop's rows is bit-identical to the same rows of the whole image)."""
     moved = np.moveaxis(img, axis, 0).astype(np.float64, copy=False)
-    out = np.zeros((out_length,) + moved.shape[1:], dtype=np.float64)
+    out = np.zeros((weights.shape[0],) + moved.shape[1:], dtype=np.float64)
     extra = (1,) * (moved.ndim - 1)
     for p in range(weights.shape[1]):
         out += weights[:, p].reshape((-1,) + extra) * moved[ind[:, p]]
@@ -118,6 +126,36 @@ def modcrop(img, scale):
 def bicubic_lr(hr, scale):
     """The standard LR image: ``imresize(modcrop(hr, s), 1/s)``, uint8 in and out."""
     return imresize(modcrop(hr, scale), 1.0 / scale)
+
+
+@functools.lru_cache(maxsize=256)
+def _lr_contributions(length, scale):
+    """``bicubic_lr``'s (weights, indices) along one side of ``length`` HR
+    pixels, computed as imresize does for the whole image."""
+    n = length - length % scale
+    factor = 1.0 / scale
+    weights, ind = contributions(n, int(math.ceil(n * factor)), factor)
+    weights.flags.writeable = ind.flags.writeable = False  # shared between threads
+    return weights, ind
+
+
+def lr_support(hr_shape, scale, rows, cols):
+    """((r0, r1), (c0, c1)): the HR rows and columns that
+    ``bicubic_lr(hr, scale)[np.ix_(rows, cols)]`` depends on (imresize's
+    kernel is finite). ``rows``/``cols``: LR indices, any order, repeats allowed."""
+    (_, ir), (_, ic) = (_lr_contributions(n, scale) for n in hr_shape[:2])
+    ir, ic = ir[rows], ic[cols]
+    return (int(ir.min()), int(ir.max()) + 1), (int(ic.min()), int(ic.max()) + 1)
+
+
+def bicubic_lr_window(crop, origin, hr_shape, scale, rows, cols):
+    """``bicubic_lr(hr, scale)[np.ix_(rows, cols)]`` from ``crop``, the part
+    of ``hr`` (of ``hr_shape``) from ``origin`` (r0, c0) that covers
+    ``lr_support``. The weights are the whole image's, applied in the same
+    order, so the result is exactly the same, mirrored borders included."""
+    (wr, ir), (wc, ic) = (_lr_contributions(n, scale) for n in hr_shape[:2])
+    out = quantize(resample_axis(crop, 0, wr[rows], ir[rows] - origin[0]))  # rows first, rounded after each pass
+    return quantize(resample_axis(out, 1, wc[cols], ic[cols] - origin[1]))
 
 
 def bicubic_upscale(lr, scale):

@@ -55,9 +55,10 @@ class Trainer:
     data loads; ``force``: a fresh run may move an old run in its folder
     aside (see ``rundir``); ``cluster_options``: this process's place in a
     multi-worker job (``cluster.join``); ``restart_lr``: a resume restarts
-    the learning rate at the config's (its plateau halvings dropped)."""
+    the learning rate at the config's (its plateau halvings dropped);
+    ``cache_dir``: where this machine keeps the decoded training images."""
 
-    def __init__(self, cfg, *, stops=None, force=False, cluster_options=None, restart_lr=False):
+    def __init__(self, cfg, *, stops=None, force=False, cluster_options=None, restart_lr=False, cache_dir=None):
         from . import models
 
         cfg.validate()  # train.py's config is validated already; another caller's may not be
@@ -67,7 +68,7 @@ class Trainer:
         self.job = cluster.join(cluster_options, log)  # first: JAX's runtime precedes all JAX work
         scope, self.devices = setup_devices(precision=cfg.precision, batch=cfg.batch, distribute=cfg.distribute,
                                             log=log, job=self.job)
-        self.sampler = self._load_data()
+        self.sampler = self._load_data(cache_dir)
         self._prepare_run_dir(force)  # only once the data loaded: a bad call leaves no folder
         keras.utils.set_random_seed(cfg.seed)
         self.state, saved_weights, opt_arrays = self._restore_state(restart_lr)
@@ -88,14 +89,14 @@ class Trainer:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         return ROOT / "runs" / f"{self.cfg.model.upper()}_x{scales}_{stamp}"
 
-    def _load_data(self):
+    def _load_data(self, cache_dir):
         from .data import PatchSampler
 
         c = self.cfg
         return PatchSampler(folder=c.data, scales=c.scale, patch=c.patch, batch=c.batch,
                             upsampling=self.builder.upsampling, degradation=c.degradation, seed=c.seed,
                             augment=c.augment, workers=c.workers, log=log, rescale=c.rescale, strength=c.strength,
-                            shard=(self.job.index, self.job.count))
+                            shard=(self.job.index, self.job.count), cache_dir=cache_dir)
 
     def _prepare_run_dir(self, force):
         """The chief's run folder: a fresh run's made (an old run there moved
@@ -291,9 +292,10 @@ class Trainer:
         log(f"plateau: learning rate factor now {st['factor']}")
 
 
-def train(cfg, *, force=False, cluster_options=None, restart_lr=False):
+def train(cfg, *, force=False, cluster_options=None, restart_lr=False, cache_dir=None):
     """Run a TrainConfig (the keywords: see ``Trainer``); the signal handlers
     cover all of it, from loading the data to the last checkpoint (see
     ``interrupts``)."""
     with StopRequests(log) as stops:
-        return Trainer(cfg, stops=stops, force=force, cluster_options=cluster_options, restart_lr=restart_lr).run()
+        return Trainer(cfg, stops=stops, force=force, cluster_options=cluster_options, restart_lr=restart_lr,
+                       cache_dir=cache_dir).run()

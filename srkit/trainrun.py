@@ -24,8 +24,10 @@ def train_from_args(a, model_args):
     # where this process sits in a multi-worker job: not part of the run (a resume may use other workers)
     place = {"coordinator": a.coordinator, "num_processes": a.num_processes, "process_id": a.process_id,
              "worker_timeout": a.worker_timeout}
-    # a new base rate given to a resume replaces the plateau's halvings too
-    return training.train(cfg, force=a.force, cluster_options=place, restart_lr=bool(a.resume and a.lr is not None))
+    # a new base rate given to a resume replaces the plateau's halvings too; the image cache is this
+    # machine's, not the run's
+    return training.train(cfg, force=a.force, cluster_options=place, restart_lr=bool(a.resume and a.lr is not None),
+                          cache_dir=a.cache_dir)
 
 
 def export(run, to=None, which="best"):
@@ -117,14 +119,14 @@ def benchmark(a, model_args):
     print("| Model | step s (repeated batch) | step s (pipeline) | ratio | steps/s | HR MP/s | pipeline batches/s "
           "| data s/batch, 1 thread | data / model time |")
     print("|---|---|---|---|---|---|---|---|---|")
-    samplers = {}
+    samplers, consumed = {}, {}
     for name in names:
         builder = models.get_builder(name)
         if builder.upsampling not in samplers:
             samplers[builder.upsampling] = PatchSampler(
                 folder=data, scales=a.scale[:1], patch=a.patch, batch=a.batch, upsampling=builder.upsampling,
                 degradation=a.degradation, seed=a.seed, augment=a.augment, workers=a.workers,
-                log=lambda m: print(m, file=sys.stderr), strength=a.degradation_strength)
+                log=lambda m: print(m, file=sys.stderr), strength=a.degradation_strength, cache_dir=a.cache_dir)
         sampler = samplers[builder.upsampling]
         t = time.perf_counter()
         for i in range(20):
@@ -137,4 +139,11 @@ def benchmark(a, model_args):
         mp = a.batch * (a.patch // a.scale[0] * a.scale[0]) ** 2 / 1e6
         print(f"| {builder.model_name} | {repeated:.4f} | {real:.4f} | {real / repeated:.3f} | {1 / real:.2f} "
               f"| {mp / real:.3f} | {pipe:.1f} | {1 / pipe:.4f} | {1 / pipe / repeated:.3f} |", flush=True)
+        consumed.setdefault(builder.upsampling, []).append((a.batch / repeated, builder.model_name))
+    for upsampling, sampler in samplers.items():
+        need, fastest = max(consumed[upsampling])
+        print(f"\n{upsampling}-upsampling input pipeline alone; its fastest model here, {fastest}, consumes "
+              f"{need:.1f} patches/s\n| workers | patches/s | x fastest model |\n|---|---|---|")
+        for n, rate in sampler.patch_rates().items():
+            print(f"| {n} | {rate:.1f} | {rate / need:.2f} |", flush=True)
     return 0

@@ -19,6 +19,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts subprocesses (deselect with -m 'not slow')")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _image_cache(tmp_path_factory):
+    """Training samplers (and train.py subprocesses) keep decoded images in a
+    temporary folder, not the user's ~/.cache."""
+    os.environ["SRKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("image-cache"))
+
+
 def data_root():
     env = os.environ.get("SR_DATA_ROOT")
     return Path(env) if env else ROOT.parent / "shared" / "datasets"

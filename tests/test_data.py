@@ -33,7 +33,7 @@ def test_pre_upscaled_patch_equals_crop_of_whole_image(folder, scale):
     assert x.shape == y.shape == (6, 24 // scale * scale, 24 // scale * scale, 3)
     for xi, yi in zip(x, y):
         # locate the HR patch in its image, then compare with the whole-image pre-upscale
-        for idx, img in enumerate(s.images):
+        for img in map(s.image, range(len(s.entries))):
             hits = np.argwhere(np.all(np.lib.stride_tricks.sliding_window_view(
                 img.astype(np.float32) / 255, yi.shape, axis=(0, 1, 2))[..., 0, :, :, :] == yi, axis=(-3, -2, -1)))
             if len(hits):
@@ -44,6 +44,25 @@ def test_pre_upscaled_patch_equals_crop_of_whole_image(folder, scale):
         assert i % scale == 0 and j % scale == 0
         whole = degradations.pre_upscale(degradations.bicubic_lr(img, scale), scale)
         np.testing.assert_allclose(xi, whole[i:i + yi.shape[0], j:j + yi.shape[1]], atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_post_upsampling_patch_is_exactly_the_crop_of_the_whole_image_lr(folder, scale):
+    """The LR patch is computed from the HR rows it needs, yet equals the
+    crop of the whole image's standard LR, for the images and their copies."""
+    s = PatchSampler(folder, [scale], patch=24, batch=12, upsampling="post", augment=False, workers=0,
+                     rescale=[0.9])
+    x, y = s.batch(2)
+    lp = 24 // scale
+    images = [s.image(k) for k in range(len(s.entries))]
+    for xi, yi in zip(x, y):
+        found = [(img, i, j) for img in images for i in range(0, img.shape[0] - lp * scale + 1, scale)
+                 for j in range(0, img.shape[1] - lp * scale + 1, scale)
+                 if np.array_equal(img[i:i + lp * scale, j:j + lp * scale] / np.float32(255), yi)]
+        assert found, "HR patch not found in any training image"
+        img, i, j = found[0]
+        lr = degradations.bicubic_lr(img, scale)[i // scale:i // scale + lp, j // scale:j // scale + lp]
+        np.testing.assert_array_equal(xi, lr / np.float32(255))
 
 
 @pytest.mark.parametrize("upsampling", ["pre", "post"])
@@ -71,8 +90,8 @@ def test_batches_are_a_function_of_seed_and_step(folder):
         Image.fromarray(random_image(40 + i, 44, seed=10 + i)).save(folder / f"b{i}.png")
     a = PatchSampler(folder, [2, 3], patch=24, batch=4, seed=7, workers=3, rescale=[0.7])
     b = PatchSampler(folder, [2, 3], patch=24, batch=4, seed=7, workers=0, rescale=[0.7])
-    assert len(a.images) == len(b.images) == 16
-    assert all(np.array_equal(p, q) for p, q in zip(a.images, b.images))
+    assert len(a.entries) == len(b.entries) == 16
+    assert all(np.array_equal(a.image(k), b.image(k)) for k in range(16))
     stream = a.stream(10)
     for step in range(10, 14):
         xa, ya = next(stream)
@@ -132,18 +151,15 @@ def test_rescale_adds_matlab_bicubic_shrunk_copies(folder):
     assert s.description["images"] == plain.description["images"] == 2
     assert s.description["pixels"] == plain.description["pixels"]
     assert s.description["rescale"] == [0.8, 0.5] and s.description["rescaled_copies"] == 3
-    assert len(s.images) == 5 and len(s.lr[2]) == 5
-    originals = [img for img in s.images if any(img is p or np.array_equal(img, p) for p in plain.images)]
+    images, plain_images = ([t.image(k) for k in range(len(t.entries))] for t in (s, plain))
+    assert len(images) == 5
+    originals = [img for img in images if any(np.array_equal(img, p) for p in plain_images)]
     assert len(originals) == 2
     for orig in originals:
         for f in (0.8, 0.5):
             small = degradations.imresize(orig, f)
             if min(small.shape[:2]) >= 30:
-                assert any(img.shape == small.shape and np.array_equal(img, small) for img in s.images)
-    # the LR of a copy is the standard LR of that copy, so patches stay aligned
-    i = next(k for k, img in enumerate(s.images) if img.shape[:2] == (30, 36))
-    lr = degradations.bicubic_lr(s.images[i], 2)
-    np.testing.assert_array_equal(s.lr[2][i][3:-3, 3:-3], lr)
+                assert any(img.shape == small.shape and np.array_equal(img, small) for img in images)
     x, y = s.batch(0)
     assert x.shape == y.shape == (8, 30, 30, 3)
 

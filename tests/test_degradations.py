@@ -83,3 +83,25 @@ def test_bad_arguments():
         d.imresize(np.zeros((4, 4), np.int32), 2)
     with pytest.raises(ValueError):
         d.imresize(np.zeros((4,)), 2)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("shape", [(61, 75), (37, 30)])
+def test_lr_window_from_a_crop_equals_the_whole_image_lr(scale, shape):
+    """What the training sampler relies on: any window of the standard LR,
+    mirrored borders included, computed from only the HR pixels of its
+    support, is exactly the whole image's."""
+    rng = np.random.default_rng(scale)
+    hr = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    lr = d.bicubic_lr(hr, scale)
+    m = 3
+    padded = np.pad(lr, ((m, m), (m, m), (0, 0)), "symmetric")
+    mirrored = [np.pad(np.arange(n), m, "symmetric") for n in lr.shape[:2]]
+    side = 4
+    for i in range(lr.shape[0] - side + 1):
+        for j in (0, 1, lr.shape[1] // 2, lr.shape[1] - side):
+            rows, cols = mirrored[0][i:i + side + 2 * m], mirrored[1][j:j + side + 2 * m]
+            (r0, r1), (c0, c1) = d.lr_support(hr.shape, scale, rows, cols)
+            assert r1 - r0 <= (side + 2 * m) * scale + 4 * scale  # a window's support, not the image
+            window = d.bicubic_lr_window(hr[r0:r1, c0:c1], (r0, c0), hr.shape, scale, rows, cols)
+            np.testing.assert_array_equal(window, padded[i:i + side + 2 * m, j:j + side + 2 * m])

@@ -4,6 +4,7 @@ export, plots and the GPU run script (on CPU with a tiny budget)."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -482,3 +483,12 @@ def test_benchmark_reports_data_time_against_model_time_with_real_degradation(da
     # data s/batch over model s/step, within what printing 4 and 3 decimals can change
     bound = 0.5e-4 / cells[6] + 0.5e-4 / cells[0] + 0.5e-3 / cells[7]
     assert cells[7] == pytest.approx(cells[6] / cells[0], rel=bound)
+    # the pipeline alone with 1, 2 and 4 threads, against what the model consumes (batch / model step)
+    assert "post-upsampling input pipeline alone; its fastest model here, FAST, consumes" in r.stdout
+    sweep = [[float(c) for c in ln.strip("|").split("|")] for ln in r.stdout.splitlines()
+             if ln[:4] in ("| 1 ", "| 2 ", "| 4 ")]
+    assert [row[0] for row in sweep] == [1, 2, 4] and all(row[1] > 0 for row in sweep)
+    need = float(re.search(r"consumes ([\d.]+) patches/s", r.stdout)[1])
+    assert need == pytest.approx(2 / cells[0], rel=0.5e-4 / cells[0] + 0.05 / need)  # batch 2 per model step
+    for _, rate, ratio in sweep:  # within what printing 2 decimals, and 1 for both rates, can change
+        assert abs(ratio - rate / need) <= 0.005 + 1.01 * rate / need * (0.05 / need + 0.05 / rate)

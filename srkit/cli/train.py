@@ -43,6 +43,8 @@ def parser():
     g.add_argument("--rescale", type=float, nargs="+", metavar="F",
                    help="also train on every image shrunk by these factors (MATLAB bicubic), e.g. 0.9 0.8 0.7 0.6")
     g.add_argument("--workers", type=count(0), default=D.workers, help="threads building batches ahead")
+    g.add_argument("--cache-dir", default=None, help="where training images are kept decoded (default "
+                   "$SRKIT_CACHE_DIR, else ~/.cache/srkit/images); safe to delete")
     g.add_argument("--seed", type=count(0), default=D.seed)
     g = p.add_argument_group("optimisation")
     g.add_argument("--steps", type=count(), default=None, help=f"total training steps (default {D.steps})")
