@@ -4,8 +4,8 @@
 ``python network.py --presets`` need no file path.
 
 PRESETS is the one registry. A preset whose file is not in the weights folder
-yet (the real-photo models are still being trained) is listed as "not shipped
-yet" and refused with a message saying so.
+(a trimmed install, a folder of one's own) is listed as "not shipped yet"
+and refused with a message saying so.
 """
 
 import json
