@@ -13,6 +13,7 @@ python train.py --coordinator HOST:PORT --num-processes N --process-id I ... (RE
 
 import json
 
+from .. import realdeg
 from ..cliargs import NON_NEGATIVE, POSITIVE, SCALE, Parser, count
 from ..errors import SRError
 from ..trainconfig import DEFAULT as D
@@ -37,7 +38,7 @@ def parser():
     g.add_argument("--degradation", choices=["bicubic", "seed", "real"], default=D.degradation,
                    help="LR synthesis: MATLAB bicubic (the benchmarks'), the original project's 'seed', or "
                    "'real' (Real-ESRGAN-style blur, resize, noise and JPEG per patch; post-upsampling models)")
-    g.add_argument("--degradation-strength", default=D.strength, choices=["light", "medium", "strong", "photo"],
+    g.add_argument("--degradation-strength", default=D.strength, choices=list(realdeg.PRESETS),
                    help="with --degradation real: the preset of ranges in srkit/realdeg.py (strong: Real-ESRGAN's)")
     g.add_argument("--no-augment", dest="augment", action="store_false")
     g.add_argument("--rescale", type=float, nargs="+", metavar="F",
