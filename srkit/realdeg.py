@@ -12,8 +12,9 @@ setting, ``medium`` (the default) and ``light`` narrow it towards the inputs
 people actually have. ``photo`` is first order only, the shape of a camera
 or web image: mild optical blur on the scene, a downscale (mostly MATLAB
 bicubic, as the benchmarks), sensor noise and JPEG at LR size, no ringing and
-no random resizes. A share ``clean`` of the patches keeps the standard
-MATLAB-bicubic LR, so clean inputs stay well served.
+no random resizes; ``web`` is ``photo`` with most of the weight on JPEG. A
+share ``clean`` of the patches keeps the standard MATLAB-bicubic LR, so clean
+inputs stay well served.
 """
 
 import math
@@ -86,6 +87,12 @@ PRESETS = {
         second=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
                      0.4, 0.7, (1, 15), (0.05, 1.0), 0.3, 0.0, (30, 95), resize_modes=(0.1, 0.1, 0.1, 0.7)),
         second_prob=1.0, final_sinc=0.0, final_jpeg=0.8, final_quality=(30, 95), clean=0.25),
+    "web": Preset(  # photo with the weight moved onto JPEG: what most shared and downloaded images carry
+        first=Stage(0.25, (0.6, 0.4, 0.0, 0.0, 0.0, 0.0), (0.3, 1.5), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0),
+                    (1.0, 1.0), 0.0, 0.7, (1, 15), (0.05, 1.0), 0.3, 0.0, (30, 95)),
+        second=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
+                     0.3, 0.7, (1, 12), (0.05, 1.0), 0.3, 0.0, (30, 95), resize_modes=(0.05, 0.05, 0.1, 0.8)),
+        second_prob=1.0, final_sinc=0.0, final_jpeg=0.95, final_quality=(35, 95), clean=0.2),
 }
 KERNEL_SIZES = tuple(range(7, 22, 2))  # odd sizes 7..21
 

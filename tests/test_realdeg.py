@@ -182,3 +182,20 @@ def test_jpeg_quality_is_read_back_from_files_of_two_encoders(tmp_path, quality)
     assert jpegq.estimate_quality(tmp_path / "p.png") is None
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff junk")
     assert jpegq.estimate_quality(tmp_path / "bad.jpg") is None
+
+
+@pytest.mark.parametrize("name", sorted(realdeg.PRESETS))
+def test_every_preset_is_a_valid_table(name):
+    p = realdeg.PRESETS[name]
+    for share in (p.second_prob, p.final_sinc, p.final_jpeg, p.clean):
+        assert 0.0 <= share <= 1.0
+    assert 1 <= p.final_quality[0] <= p.final_quality[1] <= 100
+    for stage in (p.first, p.second):
+        assert sum(stage.kernel_probs) == pytest.approx(1.0) and len(stage.kernel_probs) == len(realdeg.KERNEL_TYPES)
+        assert sum(stage.resize_probs) == pytest.approx(1.0)
+        if stage.resize_modes:
+            assert sum(stage.resize_modes) == pytest.approx(1.0)
+            assert len(stage.resize_modes) == len(realdeg.RESIZE_MODES) + 1
+        for lo, hi in (stage.sigma, stage.noise_sigma, stage.jpeg_quality, stage.resize_range):
+            assert lo <= hi
+
