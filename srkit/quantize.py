@@ -1,0 +1,124 @@
+"""The int8 inference path (``--precision int8``): a checkpoint's network
+converted to LiteRT with int8 weights (per-channel scales) and run by
+XNNPACK's int8 kernels (``litert``, mode "int8"). Built from the checkpoint
+at load and cached on disk under the checkpoint's SHA-256, so checkpoints
+stay one format and a changed checkpoint is never served a stale model.
+
+A shipped checkpoint is offered int8 only when its model card's "int8"
+entry says so: its Set5 PSNR drop was measured (``evaluate.py --precision
+float32 int8``) and is within ``MAX_DROP_DB``; otherwise the card says why.
+Calibration patches (for the full-integer "int8-static" export) come from
+training images, never from the benchmark sets.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SRError
+
+MAX_DROP_DB = 0.05  # Set5 PSNR an int8 model may lose against float32
+RECIPE = 1  # part of every cache entry's name: bump when the conversion changes
+CALIBRATION_ENV = "SRKIT_CALIBRATION_DATA"
+
+
+def cache_dir():
+    """``$SRKIT_CACHE_DIR/int8``, else ``$XDG_CACHE_HOME/srkit/int8``, else ``~/.cache/srkit/int8``."""
+    if os.environ.get("SRKIT_CACHE_DIR"):
+        return Path(os.environ["SRKIT_CACHE_DIR"]) / "int8"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srkit" / "int8"
+
+
+def refusal(path):
+    """Why the checkpoint at ``path`` is not offered int8, or None. Only a
+    model card (``<checkpoint>.json``) can refuse: a user's own checkpoint
+    without one is converted as asked."""
+    card = Path(path).with_suffix(".json")
+    if not card.is_file():
+        return None
+    try:
+        entry = json.loads(card.read_text()).get("int8")
+    except (OSError, ValueError):
+        return None
+    if not entry or entry.get("offered", True):
+        return None
+    return entry.get("why") or f"its Set5 PSNR drop exceeds {MAX_DROP_DB} dB"
+
+
+def int8_model(path, log=None):
+    """The LiteRT int8 flatbuffer (bytes) of the checkpoint at ``path``, from
+    the cache when an entry for this exact file exists (its SHA-256 names
+    the entry), else converted and cached atomically. Pre-upsampling models
+    are converted with their in-graph bicubic enlargement (the runner takes
+    the padded LR window, as ``inference.Upscaler`` runs them)."""
+    from . import litert
+    from .io import file_sha256
+    from .safewrite import write_file
+
+    why = refusal(path)
+    if why:
+        raise SRError(f"{path}: not offered in int8: {why}")
+    import keras
+
+    entry = cache_dir() / f"{file_sha256(path)}-{litert.MODES[1]}-r{RECIPE}-k{keras.__version__}.tflite"
+    if entry.is_file():
+        return entry.read_bytes()
+    from . import checkpoints
+    from .inference import Upscaler
+
+    model, info = checkpoints.load(path, precision="float32")
+    if log:
+        log(f"{Path(path).name}: converting to int8 (once; cached in {entry.parent})")
+    content = litert.convert(Upscaler(model, info.scales[0], info.upsampling).runner_model(), "int8")
+    try:
+        write_file(entry, content, "int8 model cache")
+    except SRError as exc:  # an unwritable cache costs time, not the result
+        if log:
+            log(f"warning: {exc}")
+    return content
+
+
+def training_folders():
+    """Folders of training images for calibration: ``$SRKIT_CALIBRATION_DATA``
+    (os.pathsep-separated), else ``train/`` under the data root
+    (``$SR_DATA_ROOT``, else evaluation/), else train.py's default data."""
+    from .evaluation import default_data_root
+    from .trainconfig import TrainConfig
+
+    if os.environ.get(CALIBRATION_ENV):
+        return [Path(p) for p in os.environ[CALIBRATION_ENV].split(os.pathsep) if p]
+    for folder in [default_data_root() / "train", *map(Path, TrainConfig().data)]:
+        if folder.is_dir():
+            return [folder]
+    raise SRError(f"no training images found for int8 calibration (looked in {default_data_root() / 'train'} and "
+                  f"{TrainConfig().data[0]}); set ${CALIBRATION_ENV} to a folder of training images")
+
+
+def calibration_patches(scale, upsampling="post", folders=None, count=48, side=96, seed=0):
+    """``count`` model inputs made like training inputs: random HR crops of
+    training images (never a benchmark set), MATLAB-bicubic downscaled to an
+    LR of ``side`` pixels, float32 in [0, 1], shape (1, side, side, 3);
+    bicubic-enlarged back for pre-upsampling models."""
+    from .degradations import bicubic_lr, pre_upscale
+    from .io import list_images, load_image
+
+    files = [f for folder in (folders or training_folders()) for f in list_images(Path(folder), recursive=True)]
+    if not files:
+        raise SRError(f"{', '.join(map(str, folders or training_folders()))}: no training images for calibration")
+    rng, hr_side, patches = np.random.default_rng(seed), side * scale, []
+    for _ in range(count * 4):
+        if len(patches) == count:
+            break
+        img = load_image(files[rng.integers(len(files))])
+        img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
+        if min(img.shape[:2]) < hr_side:
+            continue
+        r, c = rng.integers(img.shape[0] - hr_side + 1), rng.integers(img.shape[1] - hr_side + 1)
+        lr = bicubic_lr(img[r:r + hr_side, c:c + hr_side], scale)
+        x = (pre_upscale(lr, scale) if upsampling == "pre" else lr.astype(np.float32) / 255.0).astype(np.float32)
+        patches.append(x[None])
+    if not patches:
+        raise SRError(f"no training image is {hr_side} pixels on its shortest side: cannot calibrate")
+    return patches
