@@ -116,9 +116,10 @@ def _local_peak(precision):
     return (lambda: rates.append(max(_best_rate(fn, flop, 3) for fn, flop in kernels))), rates
 
 
-def paths(model, model_bf16=None):
+def paths(model, model_bf16=None, litert_too=False):
     """Ways to run the model on one array (TensorFlow backend gets more);
-    ``model_bf16``: the same network computing in bfloat16."""
+    ``model_bf16``: the same network computing in bfloat16; ``litert_too``:
+    also the LiteRT interpreter, float32 and int8 (two conversions)."""
     import keras
 
     out = {"predict_on_batch": model.predict_on_batch}  # output.py: tf.function on TensorFlow
@@ -135,7 +136,7 @@ def paths(model, model_bf16=None):
             out["tf.function bf16"] = lambda x: half(x).numpy()
     from . import exporting, litert
 
-    if litert.available() is None:
+    if litert_too and litert.available() is None:
         out["litert"] = litert.runner(litert.convert(model, "float32"))
         out["litert int8"] = litert.runner(litert.convert(model, "int8"))
     if exporting.available() is None:  # else ONNX Runtime (or tf2onnx) is not installed: nothing to compare
@@ -219,7 +220,7 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32", model
         other = models.build(name, precision="bfloat16" if precision == "float32" else "float32", **args)
         other.set_weights(model.get_weights())
         f32, bf16 = (model, other) if precision == "float32" else (other, model)
-        row["paths"] = {k: _median_time(lambda f=f: f(inp), repeats) for k, f in paths(f32, bf16).items()}
+        row["paths"] = {k: _median_time(lambda f=f: f(inp), repeats) for k, f in paths(f32, bf16, int8).items()}
     return rows
 
 
