@@ -53,14 +53,14 @@ def onnx_qdq(model, patches, tmp):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--data-root", default="../shared/datasets")
+    p.add_argument("--data-root", default="../shared/datasets", help="holds Set5/ (scored) and train/ (calibration)")
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
     model, info = checkpoints.load(a.checkpoint, precision="float32")
     scale, up = info.scales[0], info.upsampling
     if up != "post":
         raise SystemExit("post-upsampling checkpoints only (the ONNX graph takes the model's own input)")
-    patches = calibration_patches(scale, up)
+    patches = calibration_patches(scale, up, folders=[Path(a.data_root) / "train"])  # training images only
     bf16 = Upscaler(checkpoints.load(a.checkpoint, precision="bfloat16")[0], scale, up)
     with tempfile.TemporaryDirectory() as tmp:
         engines = {"litert-int8": litert.runner(litert.convert(model, "int8")),

@@ -85,3 +85,21 @@ def test_calibration_comes_from_training_images_never_the_benchmarks(tmp_path, m
     patches = quantize.calibration_patches(2, "pre", count=3, side=12)
     assert [p.shape for p in patches] == [(1, 24, 24, 3)] * 3  # pre-upsampling: the enlarged LR
     assert all(0 <= p.min() and p.max() <= 1.2 for p in patches)
+
+
+def test_output_py_path_runs_int8_and_refuses_it_with_denoise(tmp_path, cache):
+    from PIL import Image
+
+    from conftest import random_image
+    from srkit import upscaler
+
+    ckpt = tmp_path / "m.h5"
+    _noisy_checkpoint(ckpt, 4)
+    (tmp_path / "in").mkdir()
+    Image.fromarray(random_image(30, 26)).save(tmp_path / "in" / "a.png")
+    logs = []
+    counts = upscaler.upscale_files(tmp_path / "in", tmp_path / "out", weights=ckpt, precision="int8", log=logs.append)
+    assert counts == {"done": 1, "skipped": 0, "failed": 0} and any("(FAST, int8" in m for m in logs), logs
+    assert Image.open(tmp_path / "out" / "a_x2.png").size == (52, 60)
+    with pytest.raises(SRError, match="--denoise"):
+        upscaler.upscale_files(tmp_path / "in", tmp_path / "o2", weights=ckpt, precision="int8", denoise=0.5)
