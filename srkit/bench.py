@@ -151,11 +151,10 @@ def _int8_rows(model, scale, upsampling, sizes, repeats, rows):
     """Rows of output.py's int8 path (``--precision int8``: the LiteRT int8
     model of this model), timed alternately with the path of ``rows`` so
     their ratio ("speedup") compares the same moments of this machine."""
-    from . import litert
+    from . import litert, quantize
     from .inference import Upscaler
 
-    up = Upscaler(model, scale, upsampling)
-    engine = litert.runner(litert.convert(up.runner_model(), "int8"))
+    engine = quantize.engine(litert.convert(model, "int8"), scale, upsampling)
     out = []
     for row in rows:
         side = row["out_size"]

@@ -93,11 +93,14 @@ class Upscaler:
 
         precision = resolve_precision(precision)
         if precision == "int8":
-            from . import litert, quantize
+            from . import quantize
 
-            kwargs["engine"] = litert.runner(quantize.int8_model(path, log))
+            content = quantize.int8_model(path, log)  # refused before anything is built, where the card says so
         model, info = checkpoints.load(path, precision="float32" if precision == "int8" else precision)
-        return cls(model, scale or info.scales[0], info.upsampling, **kwargs), info
+        scale = scale or info.scales[0]
+        if precision == "int8":
+            kwargs["engine"] = quantize.engine(content, scale, info.upsampling)
+        return cls(model, scale, info.upsampling, **kwargs), info
 
     @classmethod
     def from_preset(cls, name, scale=None, precision="float32", weights_dir=None, **kwargs):

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import SRError
 
 MAX_DROP_DB = 0.05  # Set5 PSNR an int8 model may lose against float32
-RECIPE = 1  # part of every cache entry's name: bump when the conversion changes
+RECIPE = 2  # part of every cache entry's name: bump when the conversion changes
 CALIBRATION_ENV = "SRKIT_CALIBRATION_DATA"
 
 
@@ -50,9 +50,8 @@ def refusal(path):
 def int8_model(path, log=None):
     """The LiteRT int8 flatbuffer (bytes) of the checkpoint at ``path``, from
     the cache when an entry for this exact file exists (its SHA-256 names
-    the entry), else converted and cached atomically. Pre-upsampling models
-    are converted with their in-graph bicubic enlargement (the runner takes
-    the padded LR window, as ``inference.Upscaler`` runs them)."""
+    the entry), else converted and cached atomically: the network alone,
+    as ``network.py --litert --mode int8`` exports it."""
     from . import litert
     from .io import file_sha256
     from .safewrite import write_file
@@ -66,18 +65,34 @@ def int8_model(path, log=None):
     if entry.is_file():
         return entry.read_bytes()
     from . import checkpoints
-    from .inference import Upscaler
 
-    model, info = checkpoints.load(path, precision="float32")
+    model, _ = checkpoints.load(path, precision="float32")
     if log:
         log(f"{Path(path).name}: converting to int8 (once; cached in {entry.parent})")
-    content = litert.convert(Upscaler(model, info.scales[0], info.upsampling).runner_model(), "int8")
+    content = litert.convert(model, "int8")
     try:
         write_file(entry, content, "int8 model cache")
     except SRError as exc:  # an unwritable cache costs time, not the result
         if log:
             log(f"warning: {exc}")
     return content
+
+
+def engine(content, scale, upsampling):
+    """What runs an int8 model in ``inference.Upscaler`` (its ``engine``):
+    the LiteRT interpreter, after the float32 in-graph bicubic enlargement
+    for pre-upsampling models (whose input is then the padded LR window), so
+    the bicubic filter is never quantized."""
+    from . import litert
+
+    run = litert.runner(content)
+    if upsampling != "pre":
+        return run
+    from .layers import BicubicUpsample
+    from .tiling import BICUBIC_MARGIN
+
+    enlarge = BicubicUpsample(scale, BICUBIC_MARGIN)
+    return lambda x: run(np.asarray(enlarge(np.asarray(x, np.float32))))
 
 
 def training_folders():

@@ -24,13 +24,13 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache" / "int8"
 
 
-def _noisy_checkpoint(path, seed):
+def _noisy_checkpoint(path, seed, name="FAST", args=FAST16, scale=2):
     from srkit import checkpoints
 
-    model = save_tiny_checkpoint(path, "FAST", FAST16)
+    model = save_tiny_checkpoint(path, name, args, scale)
     rng = np.random.default_rng(seed)
     model.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) for w in model.get_weights()])
-    checkpoints.save(path, model, "FAST", FAST16, 2, {"step": seed})
+    checkpoints.save(path, model, name, args, scale, {"step": seed})
 
 
 def test_int8_model_is_cached_under_the_checkpoints_hash_and_rebuilt_when_it_changes(tmp_path, cache, monkeypatch):
@@ -49,14 +49,16 @@ def test_int8_model_is_cached_under_the_checkpoints_hash_and_rebuilt_when_it_cha
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # written atomically
 
 
-def test_int8_upscaler_stays_close_to_float32(tmp_path, cache):
+@pytest.mark.parametrize("name,args,scale", [("FAST", FAST16, 2), ("VDSR", {"depth": 3, "filters": 16}, 3)])
+def test_int8_upscaler_stays_close_to_float32(tmp_path, cache, name, args, scale):
+    """Post- and pre-upsampling (whose bicubic enlargement stays float32, outside the int8 model)."""
     ckpt = tmp_path / "m.h5"
-    _noisy_checkpoint(ckpt, 3)
+    _noisy_checkpoint(ckpt, 3, name, args, scale)
     lr = np.random.default_rng(0).integers(0, 256, (37, 45, 3), dtype=np.uint8)
     f32, _ = Upscaler.from_checkpoint(ckpt, precision="float32")
     q, info = Upscaler.from_checkpoint(ckpt, precision="int8", tile=16)  # tiled, as output.py runs it
     a, b = f32(lr)[0].astype(np.float64), q(lr)[0].astype(np.float64)
-    assert a.shape == b.shape == (74, 90, 3) and info.model == "FAST"
+    assert a.shape == b.shape == (37 * scale, 45 * scale, 3) and info.model == name
     assert 0 < np.abs(a - b).max() and 10 * np.log10(255**2 / np.mean((a - b) ** 2)) > 35
 
 
