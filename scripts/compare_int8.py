@@ -22,7 +22,7 @@ import numpy as np
 from srkit import checkpoints, degradations, exporting, litert, metrics
 from srkit.inference import Upscaler
 from srkit.io import list_images, load_image
-from srkit.quantize import calibration_patches
+from srkit.calibration import calibration_patches
 
 
 def onnx_qdq(model, patches, tmp):

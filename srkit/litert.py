@@ -23,6 +23,9 @@ from .errors import SRError
 
 MODES = ("float32", "int8", "int8-static")
 MAX_RANK = 4  # mobile GPU delegates reject higher ranks
+# Layers kept float32 in "int8-static": the first convolution (reads the
+# image), the image-producing last ones, and the global residual add.
+KEEP_FLOAT = ("conv_in", "conv_out", "upsample0_conv", "upsample1_conv", "global_residual", "anchor")
 
 
 def available():
@@ -146,7 +149,7 @@ def export_checkpoint(checkpoint, path, mode="float32", check_side=48, calibrati
 
     model, info = checkpoints.load(checkpoint, precision="float32")
     if mode == "int8-static" and calibration is None:
-        from .quantize import calibration_patches
+        from .calibration import calibration_patches
 
         calibration = calibration_patches(info.scales[0], info.upsampling)
     content = convert(model, mode, calibration, keep_float=KEEP_FLOAT)
@@ -159,8 +162,3 @@ def export_checkpoint(checkpoint, path, mode="float32", check_side=48, calibrati
         raise SRError(f"{checkpoint}: LiteRT output differs from Keras by {diff:.2e}; nothing written")
     write_file(path, content, "LiteRT model")
     return path, diff, rank
-
-
-# Layers kept float32 in "int8-static": the first convolution (reads the
-# image), the image-producing last ones, and the global residual add.
-KEEP_FLOAT = ("conv_in", "conv_out", "upsample0_conv", "upsample1_conv", "global_residual", "anchor")

@@ -7,8 +7,6 @@ stay one format and a changed checkpoint is never served a stale model.
 A shipped checkpoint is offered int8 only when its model card's "int8"
 entry says so: its Set5 PSNR drop was measured (``evaluate.py --precision
 float32 int8``) and is within ``MAX_DROP_DB``; otherwise the card says why.
-Calibration patches (for the full-integer "int8-static" export) come from
-training images, never from the benchmark sets.
 """
 
 import json
@@ -21,7 +19,6 @@ from .errors import SRError
 
 MAX_DROP_DB = 0.05  # Set5 PSNR an int8 model may lose against float32
 RECIPE = 2  # part of every cache entry's name: bump when the conversion changes
-CALIBRATION_ENV = "SRKIT_CALIBRATION_DATA"
 
 
 def cache_dir():
@@ -56,6 +53,9 @@ def int8_model(path, log=None):
     from .io import file_sha256
     from .safewrite import write_file
 
+    from .checkpoints import read_info
+
+    read_info(path)  # a missing or foreign file fails here, in one line
     why = refusal(path)
     if why:
         raise SRError(f"{path}: not offered in int8: {why}")
@@ -93,47 +93,3 @@ def engine(content, scale, upsampling):
 
     enlarge = BicubicUpsample(scale, BICUBIC_MARGIN)
     return lambda x: run(np.asarray(enlarge(np.asarray(x, np.float32))))
-
-
-def training_folders():
-    """Folders of training images for calibration: ``$SRKIT_CALIBRATION_DATA``
-    (os.pathsep-separated), else ``train/`` under the data root
-    (``$SR_DATA_ROOT``, else evaluation/), else train.py's default data."""
-    from .evaluation import default_data_root
-    from .trainconfig import TrainConfig
-
-    if os.environ.get(CALIBRATION_ENV):
-        return [Path(p) for p in os.environ[CALIBRATION_ENV].split(os.pathsep) if p]
-    for folder in [default_data_root() / "train", *map(Path, TrainConfig().data)]:
-        if folder.is_dir():
-            return [folder]
-    raise SRError(f"no training images found for int8 calibration (looked in {default_data_root() / 'train'} and "
-                  f"{TrainConfig().data[0]}); set ${CALIBRATION_ENV} to a folder of training images")
-
-
-def calibration_patches(scale, upsampling="post", folders=None, count=48, side=96, seed=0):
-    """``count`` model inputs made like training inputs: random HR crops of
-    training images (never a benchmark set), MATLAB-bicubic downscaled to an
-    LR of ``side`` pixels, float32 in [0, 1], shape (1, side, side, 3);
-    bicubic-enlarged back for pre-upsampling models."""
-    from .degradations import bicubic_lr, pre_upscale
-    from .io import list_images, load_image
-
-    files = [f for folder in (folders or training_folders()) for f in list_images(Path(folder), recursive=True)]
-    if not files:
-        raise SRError(f"{', '.join(map(str, folders or training_folders()))}: no training images for calibration")
-    rng, hr_side, patches = np.random.default_rng(seed), side * scale, []
-    for _ in range(count * 4):
-        if len(patches) == count:
-            break
-        img = load_image(files[rng.integers(len(files))])
-        img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
-        if min(img.shape[:2]) < hr_side:
-            continue
-        r, c = rng.integers(img.shape[0] - hr_side + 1), rng.integers(img.shape[1] - hr_side + 1)
-        lr = bicubic_lr(img[r:r + hr_side, c:c + hr_side], scale)
-        x = (pre_upscale(lr, scale) if upsampling == "pre" else lr.astype(np.float32) / 255.0).astype(np.float32)
-        patches.append(x[None])
-    if not patches:
-        raise SRError(f"no training image is {hr_side} pixels on its shortest side: cannot calibrate")
-    return patches

@@ -67,7 +67,7 @@ def test_int8_graph_holds_int8_weights_and_stays_close():
 
 
 def test_int8_static_calibrates_on_given_patches_and_keeps_named_layers_float(data):
-    from srkit.quantize import calibration_patches
+    from srkit.calibration import calibration_patches
 
     model = _noisy(models.build("FAST", scale=2, blocks=1, filters=16), seed=5)
     patches = calibration_patches(2, "post", folders=[data / "train"], count=4, side=16)

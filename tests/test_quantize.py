@@ -1,7 +1,6 @@
 """The int8 path: built from the checkpoint, cached under its SHA-256 (a
 changed checkpoint is rebuilt, never served a stale model), refused where a
-model card says so, close to float32 through output.py's path, and
-calibrated on training images only."""
+model card says so, close to float32 through output.py's path."""
 
 import json
 
@@ -71,22 +70,8 @@ def test_a_card_that_does_not_offer_int8_refuses_it_with_its_reason(tmp_path, ca
     assert not cache.exists()
     ckpt.with_suffix(".json").write_text(json.dumps({"int8": {"offered": True, "set5_psnr_drop": 0.01}}))
     assert quantize.refusal(ckpt) is None
-
-
-def test_calibration_comes_from_training_images_never_the_benchmarks(tmp_path, monkeypatch, data):
-    monkeypatch.delenv(quantize.CALIBRATION_ENV, raising=False)
-    bench_only = tmp_path / "root"
-    (bench_only / "Set5").mkdir(parents=True)
-    monkeypatch.setenv("SR_DATA_ROOT", str(bench_only))
-    monkeypatch.setattr("srkit.trainconfig.TrainConfig.data", (str(tmp_path / "no_div2k"),))
-    with pytest.raises(SRError, match="no training images found for int8 calibration"):
-        quantize.training_folders()
-    (bench_only / "train").symlink_to(data / "train")
-    assert quantize.training_folders() == [bench_only / "train"]
-    monkeypatch.setenv(quantize.CALIBRATION_ENV, str(data / "train"))
-    patches = quantize.calibration_patches(2, "pre", count=3, side=12)
-    assert [p.shape for p in patches] == [(1, 24, 24, 3)] * 3  # pre-upsampling: the enlarged LR
-    assert all(0 <= p.min() and p.max() <= 1.2 for p in patches)
+    with pytest.raises(SRError, match=r"missing\.h5: checkpoint does not exist"):
+        quantize.int8_model(tmp_path / "missing.h5")
 
 
 def test_output_py_path_runs_int8_and_refuses_it_with_denoise(tmp_path, cache):
