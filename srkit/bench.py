@@ -116,9 +116,10 @@ def _local_peak(precision):
     return (lambda: rates.append(max(_best_rate(fn, flop, 3) for fn, flop in kernels))), rates
 
 
-def paths(model, model_bf16=None):
+def paths(model, model_bf16=None, litert_too=False):
     """Ways to run the model on one array (TensorFlow backend gets more);
-    ``model_bf16``: the same network computing in bfloat16."""
+    ``model_bf16``: the same network computing in bfloat16; ``litert_too``:
+    also the LiteRT interpreter, float32 and int8 (two conversions)."""
     import keras
 
     out = {"predict_on_batch": model.predict_on_batch}  # output.py: tf.function on TensorFlow
@@ -133,8 +134,11 @@ def paths(model, model_bf16=None):
         if model_bf16 is not None:
             half = tf.function(lambda x: model_bf16(x, training=False), input_signature=spec)
             out["tf.function bf16"] = lambda x: half(x).numpy()
-    from . import exporting
+    from . import exporting, litert
 
+    if litert_too and litert.available() is None:
+        out["litert"] = litert.runner(litert.convert(model, "float32"))
+        out["litert int8"] = litert.runner(litert.convert(model, "int8"))
     if exporting.available() is None:  # else ONNX Runtime (or tf2onnx) is not installed: nothing to compare
         import tempfile
 
@@ -143,10 +147,40 @@ def paths(model, model_bf16=None):
     return out
 
 
-def measure_one(name, scale, sizes, repeats, compare, precision="float32", model_args=None):
+def _int8_rows(model, scale, upsampling, sizes, repeats, rows):
+    """Rows of output.py's int8 path (``--precision int8``: the LiteRT int8
+    model of this model), timed alternately with the path of ``rows`` so
+    their ratio ("speedup") compares the same moments of this machine."""
+    from . import litert, quantize
+    from .inference import Upscaler
+
+    engine = quantize.engine(litert.convert(model, "int8"), scale, upsampling)
+    out = []
+    for row in rows:
+        side = row["out_size"]
+        lr = np.random.default_rng(0).integers(0, 256, (side // scale, side // scale, 3), dtype=np.uint8)
+        ref, q = row["upscaler"], Upscaler(model, scale, upsampling, engine=engine)
+        times = {"ref": [], "int8": []}
+        for _ in range(repeats + 1):  # the first round warms both up
+            for key, fn in (("ref", ref), ("int8", q)):
+                t = time.perf_counter()
+                fn(lr)
+                times[key].append(time.perf_counter() - t)
+        ref_s, secs = statistics.median(times["ref"][1:]), statistics.median(times["int8"][1:])
+        mpix = (side // scale * scale) ** 2 / 1e6
+        out.append({**{k: v for k, v in row.items() if k != "upscaler"}, "precision": "int8", "seconds": secs,
+                    "rss_mb": None,
+                    "mpix_per_s": mpix / secs, "gflops": row["gflop_per_mpix"] * mpix / secs,
+                    "local_peak_gflops": None, "local_peak_ratio": None, "paired_seconds": ref_s,
+                    "paired_precision": row["precision"], "speedup": ref_s / secs})
+    return out
+
+
+def measure_one(name, scale, sizes, repeats, compare, precision="float32", model_args=None, int8=False):
     """Run in a child process: rows for one model at one scale, computing in
     ``precision`` (the other precision joins the path comparison); built with
-    ``model_args`` besides its defaults (e.g. the deeper BALANCED x2 shipped)."""
+    ``model_args`` besides its defaults (e.g. the deeper BALANCED x2 shipped).
+    ``int8``: also rows of the int8 path (``_int8_rows``)."""
     from . import models
     from .inference import Upscaler
 
@@ -166,28 +200,35 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32", model
         rows.append({"model": name, "args": dict(model_args or {}), "scale": scale, "out_size": out_side,
                      "precision": precision, "seconds": secs,
                      "mpix_per_s": mpix / secs, "gflop_per_mpix": gpm, "gflops": gflops,
-                     "local_peak_gflops": local_peak, "local_peak_ratio": gflops / local_peak})
+                     "local_peak_gflops": local_peak, "local_peak_ratio": gflops / local_peak, "upscaler": up})
     # peak RSS of output.py's path (plus up to ~120 MB, measured, for the local-peak kernels),
-    # taken before the comparison (XLA and the ONNX export take far more)
+    # taken before the int8 rows and the comparison (XLA and the conversions take far more)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for row in rows:
         row["rss_mb"] = rss
+    if int8:
+        f32 = models.build(name, precision="float32", **args)
+        f32.set_weights(model.get_weights())
+        rows += _int8_rows(f32, scale, builder.upsampling, sizes, repeats, rows)
+    for row in rows:
+        row.pop("upscaler", None)
     if compare:  # raw paths on the whole model input at the smallest size, no tiling
-        row = min(rows, key=lambda r: r["out_size"])
+        row = min((r for r in rows if r["precision"] == precision), key=lambda r: r["out_size"])
         side = row["out_size"] if builder.upsampling == "pre" else row["out_size"] // scale
         inp = np.random.default_rng(1).random((1, side, side, 3), dtype=np.float32)
         other = models.build(name, precision="bfloat16" if precision == "float32" else "float32", **args)
         other.set_weights(model.get_weights())
         f32, bf16 = (model, other) if precision == "float32" else (other, model)
-        row["paths"] = {k: _median_time(lambda f=f: f(inp), repeats) for k, f in paths(f32, bf16).items()}
+        row["paths"] = {k: _median_time(lambda f=f: f(inp), repeats) for k, f in paths(f32, bf16, int8).items()}
     return rows
 
 
-def run(names, sizes, repeats, compare, json_path=None, log=print, precision="auto", scales=(2, 3, 4)):
+def run(names, sizes, repeats, compare, json_path=None, log=print, precision="auto", scales=(2, 3, 4), int8=False):
     """Rows through output.py's path, in the precision output.py would use
     (``precision="auto"``); achieved GFLOP/s is compared with the peak
     measured in that same precision. ``names`` holds registry names or
-    (name, builder arguments) pairs for variants."""
+    (name, builder arguments) pairs for variants. ``int8``: also rows of
+    ``--precision int8``, each timed alternately with its ``precision`` row."""
     from . import models
     from .inference import resolve_precision
 
@@ -212,20 +253,20 @@ def run(names, sizes, repeats, compare, json_path=None, log=print, precision="au
         for scale in ([s for s in scales if s in (2, 3, 4)] if builder.upsampling == "post" else [2]):
             cmd = [sys.executable, "-c", "import json,sys; from srkit.bench import measure_one; "
                    f"print('ROWS' + json.dumps(measure_one({name!r}, {scale}, {list(sizes)}, {repeats}, {compare}, "
-                   f"{precision!r}, {dict(model_args)!r})))"]
+                   f"{precision!r}, {dict(model_args)!r}, {bool(int8)})))"]
             r = subprocess.run(cmd, capture_output=True, text=True)
             line = next((ln for ln in r.stdout.splitlines() if ln.startswith("ROWS")), None)
             if r.returncode or line is None:
                 raise SRError(f"benchmark of {name} x{scale} failed: {r.stderr.strip().splitlines()[-1:]}")
             for row in json.loads(line[4:]):
                 results.append(row)
-                log(f"{models.label(name, model_args)} x{scale} {row['out_size']}px: {row['seconds']:.3f} s, "
-                    f"{row['mpix_per_s']:.3f} MP/s, {row['gflops']:.1f} GFLOP/s")
+                log(f"{models.label(name, model_args)} x{scale} {row['out_size']}px {row['precision']}: "
+                    f"{row['seconds']:.3f} s, {row['mpix_per_s']:.3f} MP/s, {row['gflops']:.1f} GFLOP/s")
     measure_peaks("after")
     peaks = {dt: max(rates.values()) for dt, rates in kernels.items()}
     peak = peaks[precision]
     for row in results:
-        row["peak_ratio"] = row["gflops"] / peak
+        row["peak_ratio"] = row["gflops"] / peak if row["precision"] == precision else None
     if json_path:
         with open(json_path, "w") as f:
             json.dump({"peak_gflops": peak, "precision": precision, "peaks": peaks, "peak_kernels": kernels,
@@ -243,11 +284,19 @@ def markdown(peak, results):
              "| Model | Scale | Output | GFLOP/MP | Median s | MP/s | GFLOP/s | % of peak | Local peak | % of local "
              "| Peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in results:
+    for r in (r for r in results if r["precision"] == precision):
         lines.append(f"| {label(r['model'], r.get('args', {}))} | x{r['scale']} | {r['out_size']}² | "
                      f"{r['gflop_per_mpix']:.0f} | "
                      f"{r['seconds']:.3f} | {r['mpix_per_s']:.3f} | {r['gflops']:.1f} | {r['peak_ratio']:.0%} | "
                      f"{r['local_peak_gflops']:.0f} | {r['local_peak_ratio']:.0%} | {r['rss_mb']:.0f} |")
+    int8 = [r for r in results if r["precision"] == "int8"]
+    if int8:
+        lines += ["", f"int8 (`--precision int8`, LiteRT) against {precision}, timed alternately in one loop, "
+                  "median seconds:", "", f"| Model | Scale | Output | {precision} s | int8 s | Speed-up |",
+                  "|---|---|---|---|---|---|"]
+        for r in int8:
+            lines.append(f"| {label(r['model'], r.get('args', {}))} | x{r['scale']} | {r['out_size']}² | "
+                         f"{r['paired_seconds']:.3f} | {r['seconds']:.3f} | {r['speedup']:.2f}x |")
     compared = [r for r in results if "paths" in r]
     if compared:
         keys = list(compared[0]["paths"])

@@ -61,7 +61,7 @@ def resolve_dataset(name, data_root):
 def resolve_methods(names, weights, weights_dir, precisions=("float32",), ensemble=False):
     """Methods to score: baselines by name, checkpoints by path, and names of
     checkpoints (file stem or architecture) found in ``weights_dir``; each
-    checkpoint once per precision (labelled "@bf16" when not float32) and,
+    checkpoint once per precision (labelled "@bf16" or "@int8" when not float32) and,
     with ``ensemble``, once more with self-ensemble (labelled "+")."""
     from . import checkpoints
 
@@ -80,7 +80,7 @@ def resolve_methods(names, weights, weights_dir, precisions=("float32",), ensemb
     for path in dict.fromkeys(paths):
         info = checkpoints.read_info(path)
         for precision in precisions:
-            label = info.label + ("" if precision == "float32" else "@bf16")
+            label = info.label + {"float32": "", "bfloat16": "@bf16", "int8": "@int8"}[precision]
             for ens in (False, True) if ensemble else (False,):
                 methods.append(Method(label + ("+" if ens else ""), "checkpoint", path, tuple(info.scales),
                                       precision=precision, ensemble=ens))
@@ -95,10 +95,10 @@ class _Runner:
         self.models, self.upscalers = {}, {}
         for m in methods:
             if m.kind == "checkpoint" and (m.path, m.precision) not in self.models:  # Keras imported only if needed
-                from . import checkpoints
+                from .inference import Upscaler
 
-                model, info = checkpoints.load(m.path, precision=m.precision)
-                self.models[(m.path, m.precision)] = (model, info.upsampling)
+                up, info = Upscaler.from_checkpoint(m.path, precision=m.precision)  # int8: converted (or cached)
+                self.models[(m.path, m.precision)] = (up.model, info.upsampling, up._fn)
 
     def __call__(self, method, lr, scale):
         if method.kind == "nearest":
@@ -109,9 +109,9 @@ class _Runner:
         if key not in self.upscalers:  # one per model and scale: its compiled function is traced once
             from .inference import Upscaler
 
-            model, upsampling = ((method.model, method.upsampling) if method.kind == "model"
-                                 else self.models[(method.path, method.precision)])
-            self.upscalers[key] = Upscaler(model, scale, upsampling, ensemble=method.ensemble)
+            model, upsampling, engine = ((method.model, method.upsampling, None) if method.kind == "model"
+                                         else self.models[(method.path, method.precision)])
+            self.upscalers[key] = Upscaler(model, scale, upsampling, ensemble=method.ensemble, engine=engine)
         return self.upscalers[key](lr)[0]
 
 

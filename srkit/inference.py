@@ -15,7 +15,7 @@ from .data import dihedral
 from .degradations import imresize, quantize
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601: greyscale from the RGB a model returns
-PRECISIONS = ("auto", "float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 
 
 def native_bfloat16():
@@ -41,7 +41,8 @@ def native_bfloat16():
 def resolve_precision(precision):
     """"auto" -> "bfloat16" where it is native, else "float32". The bfloat16
     path is accepted because every shipped model loses < 0.02 dB with it on
-    Set5 (tests/test_shipped.py checks each one)."""
+    Set5 (tests/test_shipped.py checks each one). "int8" is only ever asked
+    for (``quantize``), never chosen by "auto"."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision '{precision}' ({', '.join(PRECISIONS)})")
     if precision == "auto":
@@ -78,18 +79,28 @@ class Upscaler:
     receptive field (what makes tiled output equal whole-image output).
     """
 
-    def __init__(self, model, scale, upsampling="pre", tile=None, overlap=None, ensemble=False):
+    def __init__(self, model, scale, upsampling="pre", tile=None, overlap=None, ensemble=False, engine=None):
         self.model, self.scale, self.upsampling = model, int(scale), upsampling
-        self.tile, self.ensemble, self._fn = tile, ensemble, None
+        self.tile, self.ensemble, self._fn = tile, ensemble, engine  # engine: runs runner_model() another way
         self.info = None  # the CheckpointInfo, when made from a preset
         self.overlap = tiling.default_overlap(model, self.scale, upsampling) if overlap is None else overlap
 
     @classmethod
-    def from_checkpoint(cls, path, scale=None, precision="float32", **kwargs):
+    def from_checkpoint(cls, path, scale=None, precision="float32", log=None, **kwargs):
+        """``precision`` "int8": the float32 model gives the tiling, the
+        LiteRT int8 model (``quantize.int8_model``) runs."""
         from . import checkpoints
 
-        model, info = checkpoints.load(path, precision=resolve_precision(precision))
-        return cls(model, scale or info.scales[0], info.upsampling, **kwargs), info
+        precision = resolve_precision(precision)
+        if precision == "int8":
+            from . import quantize
+
+            content = quantize.int8_model(path, log)  # refused before anything is built, where the card says so
+        model, info = checkpoints.load(path, precision="float32" if precision == "int8" else precision)
+        scale = scale or info.scales[0]
+        if precision == "int8":
+            kwargs["engine"] = quantize.engine(content, scale, info.upsampling)
+        return cls(model, scale, info.upsampling, **kwargs), info
 
     @classmethod
     def from_preset(cls, name, scale=None, precision="float32", weights_dir=None, **kwargs):

@@ -26,12 +26,14 @@ class Scale(keras.layers.Layer):
 
 
 def depth_to_space(x, r):
-    """(N, H, W, C*r*r) -> (N, H*r, W*r, C), channel order as tf.nn.depth_to_space."""
+    """(N, H, W, C*r*r) -> (N, H*r, W*r, C), channel order as tf.nn.depth_to_space.
+    Written with tensors of rank 4 at most (rows first, then columns): mobile
+    GPU delegates of an exported LiteRT graph reject rank 5 and 6."""
     shape = ops.shape(x)
     n, h, w, c = shape[0], shape[1], shape[2], x.shape[-1] // (r * r)
-    x = ops.reshape(x, (n, h, w, r, r, c))
-    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
-    return ops.reshape(x, (n, h * r, w * r, c))
+    x = ops.reshape(x, (n * h, w, r, r * c))  # channel (i*r + j)*c + ch = i*(r*c) + (j*c + ch)
+    x = ops.transpose(x, (0, 2, 1, 3))  # (n*h, i, w, j*c + ch): row i of each block after row h
+    return ops.reshape(x, (n, h * r, w * r, c))  # (w, j*c + ch) is already column w*r + j, channel ch
 
 
 @keras.saving.register_keras_serializable(package="srkit")
@@ -55,6 +57,29 @@ class DepthToSpace(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "block_size": self.block_size}
+
+
+@keras.saving.register_keras_serializable(package="srkit")
+class NearestUpsample(keras.layers.Layer):
+    """Nearest-neighbour enlargement by an integer ``scale``: the input
+    repeated scale² times along channels, then ``depth_to_space``. Same
+    values as ``UpSampling2D(interpolation="nearest")``, whose repeat makes
+    rank-5 tensors in an exported LiteRT graph; this one stays at rank 4."""
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = int(scale)
+
+    def call(self, x):
+        return depth_to_space(ops.concatenate([x] * self.scale**2, axis=-1), self.scale)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        r = self.scale
+        return (n, None if h is None else h * r, None if w is None else w * r, c)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
 
 
 @keras.saving.register_keras_serializable(package="srkit")

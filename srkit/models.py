@@ -18,7 +18,7 @@ import keras
 from keras import layers
 
 from .errors import SRError
-from .layers import DepthToSpace, NarrowConv2D, Scale
+from .layers import DepthToSpace, NarrowConv2D, NearestUpsample, Scale
 
 MODELS = {}  # canonical name -> builder function
 # Dtype of the last convolution when its output is a residual added to the
@@ -217,7 +217,7 @@ def _post_model(name, scale, channels, filters, blocks, res_scale):
     x = _conv(filters, 3, "conv_body")(x)
     x = layers.Add(name="feature_skip")([first, x])
     x = _upsampler(x, scale, filters, channels)
-    anchor = layers.UpSampling2D(scale, interpolation="nearest", name="anchor", dtype="float32")(inputs)
+    anchor = NearestUpsample(scale, name="anchor", dtype="float32")(inputs)
     out = layers.Add(name="global_residual", dtype="float32")([anchor, x])
     return keras.Model(inputs, out, name=name)
 

@@ -102,27 +102,32 @@ def _source(path):
 def choice_table(weights_dir, results_jsons, bench_json):
     """"Which model": one row per shipped checkpoint with its Set5/Set14 PSNR
     (from evaluate.py's JSON) beside its measured seconds per output
-    megapixel (from bench.py's JSON, same architecture, arguments and scale)
+    megapixel (from bench.py's JSON, same architecture, arguments and scale;
+    int8 from its --int8 rows, "not offered" where the card refuses it)
     and parameters: quality and speed in one place, from the files that hold them."""
     paths = [results_jsons] if isinstance(results_jsons, (str, Path)) else list(results_jsons)
     results = [r for p in reversed(paths) for r in json.loads(Path(p).read_text())["results"]]  # first file wins
     bench = json.loads(Path(bench_json).read_text())
     psnr = {(r["model"], r["dataset"], r["scale"]): r["psnr"] for r in results if r.get("degrade", "clean") == "clean"}
-    lines = ["| Checkpoint | Model | Scale | Params | Set5 PSNR | Set14 PSNR | s per output MP |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| Checkpoint | Model | Scale | Params | Set5 PSNR | Set14 PSNR | s per output MP | int8 s per MP |",
+             "|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(weights_dir).glob("*.h5"), key=lambda p: (_card(p).get("scale", 0), p.stem)):
         c = _card(path)
         if not c:
             continue
         args = {k: v for k, v in c["arguments"].items() if k != "scale"}
-        secs = [r["seconds"] for r in bench["results"] if r["model"] == c["architecture"] and r["scale"] == c["scale"]
+        rows = [r for r in bench["results"] if r["model"] == c["architecture"] and r["scale"] == c["scale"]
                 and r["out_size"] == 1000 and {k: v for k, v in (r.get("args") or {}).items() if k != "scale"} == args]
+        secs = [r["seconds"] for r in rows if r.get("precision") != "int8"]
+        int8 = [r["seconds"] for r in rows if r.get("precision") == "int8"]
+        offered = (c.get("int8") or {}).get("offered", True)
         cells = [f"{psnr[(path.stem, d, c['scale'])]:.2f}" if (path.stem, d, c["scale"]) in psnr else "-"
                  for d in ("Set5", "Set14")]
         speed = f"{secs[0]:.2f}" if secs else "-"
         real = " (real photos)" if c.get("degradation") == "real" else ""
         lines.append(f"| {path.stem}{real} | {label(c['architecture'], c['arguments'])} | x{c['scale']} | "
-                     f"{c['parameters']:,} | {cells[0]} | {cells[1]} | {speed} |")
+                     f"{c['parameters']:,} | {cells[0]} | {cells[1]} | {speed} | "
+                     f"{'not offered' if not offered else f'{int8[0]:.2f}' if int8 else '-'} |")
     return "\n".join(lines)
 
 

@@ -120,8 +120,11 @@ def upscale_files(input_path, output_dir, *, weights=None, model_name=None, scal
     weights_dir = shipped("weights", required=False) if weights_dir is None else weights_dir
     weights = Path(weights) if weights else choose_weights(weights_dir, model_name, scale, real=denoise is not None)
     precision = resolve_precision(precision)
+    if denoise is not None and precision == "int8":
+        raise SRError("--denoise mixes two models' weights, which the int8 path cannot; use another --precision")
     if denoise is None:
-        up, info = Upscaler.from_checkpoint(weights, scale, precision, tile=tile, overlap=overlap, ensemble=ensemble)
+        up, info = Upscaler.from_checkpoint(weights, scale, precision, log, tile=tile, overlap=overlap,
+                                            ensemble=ensemble)
     else:
         pair = Path(denoise_pair) if denoise_pair else blend.partner(weights, weights_dir)
         model, info = blend.load_blend(weights, pair, denoise, precision)
@@ -156,7 +159,7 @@ def upscale_files(input_path, output_dir, *, weights=None, model_name=None, scal
             use, (jpeg_real, quality) = up, autopick.wants_real(src) if auto else (False, None)
             if jpeg_real:
                 if real_up is None:  # loaded on the first JPEG that needs it
-                    real_up = Upscaler.from_checkpoint(auto, up.scale, precision, tile=tile, overlap=overlap,
+                    real_up = Upscaler.from_checkpoint(auto, up.scale, precision, log, tile=tile, overlap=overlap,
                                                        ensemble=ensemble)[0]
                 use = real_up
                 log(f"{src.name}: JPEG quality {quality}, upscaled with {auto.name}")

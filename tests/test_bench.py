@@ -53,11 +53,19 @@ def test_bench_builds_models_with_the_arguments_given(tmp_path):
     arguments it had."""
     out = tmp_path / "b.json"
     r = run_script("bench.py", "--models", "SRCNN", "--variant", "FAST", '{"blocks": 1, "filters": 8}',
-                   "--scales", "3", "--sizes", "48", "--repeats", "1", "--no-compare", "--json", out)
+                   "--scales", "3", "--sizes", "48", "--repeats", "1", "--no-compare", "--int8", "--json", out)
     assert r.returncode == 0, r.stderr[-2000:]
-    rows = json.loads(out.read_text())["results"]
+    doc = json.loads(out.read_text())
+    rows = [row for row in doc["results"] if row["precision"] == doc["precision"]]
     assert [(row["model"], row["args"], row["scale"]) for row in rows] == [
         ("SRCNN", {}, 2), ("FAST", {"blocks": 1, "filters": 8}, 3)]  # pre-upsampling models run at x2
+    # --int8: each model's int8 row beside its default one, timed in the same loop
+    int8 = [row for row in doc["results"] if row["precision"] == "int8"]
+    assert [(row["model"], row["scale"], row["paired_precision"]) for row in int8] == [
+        ("SRCNN", 2, doc["precision"]), ("FAST", 3, doc["precision"])]
+    for row in int8:
+        assert row["seconds"] > 0 and abs(row["speedup"] - row["paired_seconds"] / row["seconds"]) < 1e-9
+    assert "| FAST (blocks=1, filters=8) | x3 | 48² |" in r.stdout and "| Speed-up |" in r.stdout
     small = models.build("FAST", scale=3, blocks=1, filters=8)
     assert rows[1]["gflop_per_mpix"] == bench.flop_per_pixel(small, 3, "post") / 1e3
     assert "| FAST (blocks=1, filters=8) | x3 | 48² |" in r.stdout

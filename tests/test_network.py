@@ -63,7 +63,8 @@ def test_choice_table_joins_cards_results_and_bench(tmp_path):
     (tmp_path / "F_x4.h5").write_bytes(b"")
     (tmp_path / "F_x4.json").write_text(json.dumps(card))
     (tmp_path / "R_x4.h5").write_bytes(b"")
-    (tmp_path / "R_x4.json").write_text(json.dumps({**card, "degradation": "real"}))
+    (tmp_path / "R_x4.json").write_text(json.dumps({**card, "degradation": "real",
+                                                    "int8": {"offered": False, "why": "x"}}))
     (tmp_path / "r.json").write_text(json.dumps({"results": [
         {"dataset": "Set5", "scale": 4, "model": "F_x4", "psnr": 31.234},
         {"dataset": "Set14", "scale": 4, "model": "F_x4", "psnr": 28.0},
@@ -71,7 +72,9 @@ def test_choice_table_joins_cards_results_and_bench(tmp_path):
     (tmp_path / "b.json").write_text(json.dumps({"results": [
         {"model": "FAST", "args": {}, "scale": 4, "out_size": 1000, "seconds": 9.0},
         {"model": "FAST", "args": {"blocks": 3}, "scale": 4, "out_size": 256, "seconds": 0.1},
-        {"model": "FAST", "args": {"blocks": 3}, "scale": 4, "out_size": 1000, "seconds": 0.126}]}))
+        {"model": "FAST", "args": {"blocks": 3}, "scale": 4, "out_size": 1000, "seconds": 0.126},
+        {"model": "FAST", "args": {"blocks": 3}, "scale": 4, "out_size": 1000, "seconds": 0.071, "precision": "int8"}]}))
     rows = choice_table(tmp_path, tmp_path / "r.json", tmp_path / "b.json").splitlines()
-    assert rows[2] == "| F_x4 | FAST (blocks=3) | x4 | 999 | 31.23 | 28.00 | 0.13 |"
-    assert rows[3] == "| R_x4 (real photos) | FAST (blocks=3) | x4 | 999 | - | - | 0.13 |"
+    # int8 from bench.py --int8's rows; "not offered" where the card refuses it
+    assert rows[2] == "| F_x4 | FAST (blocks=3) | x4 | 999 | 31.23 | 28.00 | 0.13 | 0.07 |"
+    assert rows[3] == "| R_x4 (real photos) | FAST (blocks=3) | x4 | 999 | - | - | 0.13 | not offered |"

@@ -1,7 +1,8 @@
 """The checkpoints shipped in weights/: each has a card, loads on this
 backend, gives its card's validation numbers with evaluate.py's code, and
 loses < 0.02 dB on Set5 in bfloat16 (what makes output.py's bfloat16 path
-acceptable)."""
+acceptable); each card says whether int8 is offered, with the Set5 drop that
+decides it (at most quantize.MAX_DROP_DB), re-measured here for FAST_x2."""
 
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from srkit import checkpoints, evaluation
+from srkit import checkpoints, evaluation, litert, quantize
 
 SHIPPED = sorted((ROOT / "weights").glob("*.h5"))
 
@@ -37,3 +38,25 @@ def test_shipped_checkpoint(path: Path, benchmark_root):
     assert abs(ssim - card["validation"]["ssim"]) < 1e-4
     for a, b in zip(f32, bf16):
         assert a.degrade == b.degrade and a.psnr - b.psnr < 0.02, (a, b)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_card_says_whether_int8_is_offered_and_why(path: Path):
+    entry = json.loads(path.with_suffix(".json").read_text()).get("int8")
+    assert entry and isinstance(entry["set5_psnr_drop"], float), "card has no measured int8 entry"
+    if entry["offered"]:
+        assert entry["set5_psnr_drop"] <= quantize.MAX_DROP_DB and quantize.refusal(path) is None
+    else:
+        assert entry["why"] and quantize.refusal(path) == entry["why"]
+
+
+@pytest.mark.slow  # one conversion and Set5 twice
+@pytest.mark.skipif(litert.available() is not None, reason=str(litert.available()))
+def test_int8_of_fast_x2_loses_at_most_the_bound_on_set5(benchmark_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("SRKIT_CACHE_DIR", str(tmp_path))  # converted here, not read from a cache
+    path = ROOT / "weights" / "FAST_x2.h5"
+    methods = [evaluation.Method(p, "checkpoint", path, (2,), precision=p) for p in ("float32", "int8")]
+    f32, int8 = evaluation.evaluate(["Set5"], [2], methods, benchmark_root, log=lambda m: None)
+    drop = f32.psnr - int8.psnr
+    card = json.loads(path.with_suffix(".json").read_text())["int8"]
+    assert drop <= quantize.MAX_DROP_DB and abs(drop - card["set5_psnr_drop"]) < 0.005, (drop, card)

@@ -3,7 +3,8 @@ x4 for post-upsampling models): analytic GFLOP per output megapixel, median
 seconds and MP/s through output.py's path for a 1 MP and a 256x256 output,
 achieved GFLOP/s against the measured peak (best of matmul and conv kernels) and against a
 local peak measured between the model's own calls (this CPU's speed drifts), peak RSS, and
-predict_on_batch vs tf.function vs XLA vs tf.function in bfloat16.
+predict_on_batch vs tf.function vs XLA vs tf.function in bfloat16 vs LiteRT (float32, int8) vs ONNX
+Runtime; with --int8, output.py's int8 path beside its default one.
 
   python bench.py --json b.json
 """
@@ -29,6 +30,8 @@ def main(argv=None):
     p.add_argument("--no-compare", action="store_true", help="skip the execution-path comparison")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="as output.py: auto is bfloat16 where native (GPU; CPU with AMX or AVX512_BF16), else float32")
+    p.add_argument("--int8", action="store_true", help="also time --precision int8 (LiteRT int8), alternately with "
+                   "--precision, and report the speed-up")
     p.add_argument("--json", dest="json_path")
     a = p.parse_args(argv)
     names = [models.canonical_name(n) for n in (a.models or ([] if a.variant else models.MODELS))]
@@ -41,5 +44,5 @@ def main(argv=None):
             raise SRError(f"--variant {name}: takes a JSON object of builder arguments; the scale comes from --scales")
         names.append((models.canonical_name(name), args))
     peak, results = bench.run(names, a.sizes, a.repeats, not a.no_compare, a.json_path,
-                               precision=a.precision, scales=a.scales)
+                               precision=a.precision, scales=a.scales, int8=a.int8)
     print(bench.markdown(peak, results))

@@ -35,8 +35,8 @@ def main(argv=None):
                    "<!-- NAME:start --> and <!-- NAME:end -->")
     p.add_argument("--published", action="store_true",
                    help="add the published SRCNN, VDSR and EDSR-baseline rows (labelled) to the table")
-    p.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
-                   help="inference precision(s) of the checkpoints; several: one row each (bfloat16 as NAME@bf16)")
+    p.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16", "int8"],
+                   help="inference precision(s) of the checkpoints; several: one row each (bfloat16 as NAME@bf16, int8 as NAME@int8)")
     p.add_argument("--ensemble", action="store_true", help="also score each checkpoint with the x8 "
                    "flip/rotate self-ensemble of output.py --ensemble, as NAME+ (8x slower)")
     p.add_argument("--showcase", metavar="DIR", help="write zoomed HR | bicubic | model crops of the "

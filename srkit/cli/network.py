@@ -4,7 +4,9 @@ parameter count; `--plot` writes architecture diagrams to md_images/;
 `--choice` writes the 'which model' table (quality beside speed);
 `--presets` lists the presets (balanced_x2, real_x2, ...: srkit/presets.py);
 `--onnx weights/FAST_x2.h5 --to fast_x2.onnx` exports a checkpoint to ONNX
-(checked against Keras with ONNX Runtime).
+(checked against Keras with ONNX Runtime); `--litert weights/FAST_x2.h5 --to fast_x2.tflite`
+exports it to LiteRT (TFLite) for phones, float32 or int8 (`--mode`), checked against Keras
+with the LiteRT interpreter, every tensor of rank 4 or less.
 
 From Python:  import network; model = network.build("VDSR")
 """
@@ -30,8 +32,22 @@ def main(argv=None):
     p.add_argument("--bench", default=str(project_root() / "evaluation" / "bench_amd.json"), help="bench.py --json")
     p.add_argument("--readme", help="with --weights or --choice: also replace that table in this README")
     p.add_argument("--onnx", metavar="CHECKPOINT", help="instead: export this .h5 checkpoint to ONNX")
-    p.add_argument("--to", help="with --onnx: output file (default: the checkpoint's name with .onnx)")
+    p.add_argument("--litert", metavar="CHECKPOINT", help="instead: export this .h5 checkpoint to LiteRT (.tflite)")
+    p.add_argument("--mode", default="float32", choices=["float32", "int8", "int8-static"],
+                   help="with --litert: int8 is what --precision int8 runs (int8 weights, activations quantized at "
+                        "run time); int8-static is full-integer, calibrated on training patches "
+                        "($SRKIT_CALIBRATION_DATA, else train/ under $SR_DATA_ROOT)")
+    p.add_argument("--to", help="with --onnx/--litert: output file (default: the checkpoint's name with "
+                   ".onnx/.tflite)")
     a = p.parse_args(argv)
+    if a.litert:
+        from ..litert import export_checkpoint as export_litert
+
+        out = a.to or os.path.splitext(a.litert)[0] + (".tflite" if a.mode == "float32" else f"_{a.mode}.tflite")
+        path, diff, rank = export_litert(a.litert, out, a.mode)
+        print(f"wrote {path} ({a.mode}; LiteRT vs Keras on a random input: max difference {diff:.1e}; "
+              f"highest tensor rank {rank})")
+        return
     if a.onnx:
         from ..exporting import export_checkpoint
 

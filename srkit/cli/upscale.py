@@ -37,7 +37,8 @@ def main(argv=None):
                    "model's receptive field, which makes tiled output equal whole-image output)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto: bfloat16 where the hardware runs it natively "
-                        "(GPU; CPU with AMX or AVX512_BF16), else float32")
+                        "(GPU; CPU with AMX or AVX512_BF16), else float32; int8: a LiteRT int8 model built from "
+                        "the checkpoint (cached; shipped checkpoints whose card does not offer it are refused)")
     p.add_argument("--denoise", type=float, default=None, metavar="S",
                    help="0..1: strength of the real-photo restoration, by mixing the weights of the REAL model "
                         "(1) and its clean twin of the same architecture (0)")

@@ -1,0 +1,95 @@
+"""The int8 inference path (``--precision int8``): a checkpoint's network
+converted to LiteRT with int8 weights (per-channel scales) and run by
+XNNPACK's int8 kernels (``litert``, mode "int8"). Built from the checkpoint
+at load and cached on disk under the checkpoint's SHA-256, so checkpoints
+stay one format and a changed checkpoint is never served a stale model.
+
+A shipped checkpoint is offered int8 only when its model card's "int8"
+entry says so: its Set5 PSNR drop was measured (``evaluate.py --precision
+float32 int8``) and is within ``MAX_DROP_DB``; otherwise the card says why.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SRError
+
+MAX_DROP_DB = 0.05  # Set5 PSNR an int8 model may lose against float32
+RECIPE = 2  # part of every cache entry's name: bump when the conversion changes
+
+
+def cache_dir():
+    """``$SRKIT_CACHE_DIR/int8``, else ``$XDG_CACHE_HOME/srkit/int8``, else ``~/.cache/srkit/int8``."""
+    if os.environ.get("SRKIT_CACHE_DIR"):
+        return Path(os.environ["SRKIT_CACHE_DIR"]) / "int8"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srkit" / "int8"
+
+
+def refusal(path):
+    """Why the checkpoint at ``path`` is not offered int8, or None. Only a
+    model card (``<checkpoint>.json``) can refuse: a user's own checkpoint
+    without one is converted as asked."""
+    card = Path(path).with_suffix(".json")
+    if not card.is_file():
+        return None
+    try:
+        entry = json.loads(card.read_text()).get("int8")
+    except (OSError, ValueError):
+        return None
+    if not entry or entry.get("offered", True):
+        return None
+    return entry.get("why") or f"its Set5 PSNR drop exceeds {MAX_DROP_DB} dB"
+
+
+def int8_model(path, log=None):
+    """The LiteRT int8 flatbuffer (bytes) of the checkpoint at ``path``, from
+    the cache when an entry for this exact file exists (its SHA-256 names
+    the entry), else converted and cached atomically: the network alone,
+    as ``network.py --litert --mode int8`` exports it."""
+    from . import litert
+    from .io import file_sha256
+    from .safewrite import write_file
+
+    from .checkpoints import read_info
+
+    read_info(path)  # a missing or foreign file fails here, in one line
+    why = refusal(path)
+    if why:
+        raise SRError(f"{path}: not offered in int8: {why}")
+    import keras
+
+    entry = cache_dir() / f"{file_sha256(path)}-{litert.MODES[1]}-r{RECIPE}-k{keras.__version__}.tflite"
+    if entry.is_file():
+        return entry.read_bytes()
+    from . import checkpoints
+
+    model, _ = checkpoints.load(path, precision="float32")
+    if log:
+        log(f"{Path(path).name}: converting to int8 (once; cached in {entry.parent})")
+    content = litert.convert(model, "int8")
+    try:
+        write_file(entry, content, "int8 model cache")
+    except SRError as exc:  # an unwritable cache costs time, not the result
+        if log:
+            log(f"warning: {exc}")
+    return content
+
+
+def engine(content, scale, upsampling):
+    """What runs an int8 model in ``inference.Upscaler`` (its ``engine``):
+    the LiteRT interpreter, after the float32 in-graph bicubic enlargement
+    for pre-upsampling models (whose input is then the padded LR window), so
+    the bicubic filter is never quantized."""
+    from . import litert
+
+    run = litert.runner(content)
+    if upsampling != "pre":
+        return run
+    from .layers import BicubicUpsample
+    from .tiling import BICUBIC_MARGIN
+
+    enlarge = BicubicUpsample(scale, BICUBIC_MARGIN)
+    return lambda x: run(np.asarray(enlarge(np.asarray(x, np.float32))))
