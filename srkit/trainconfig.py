@@ -182,6 +182,7 @@ def _fresh(a, model_args, given):
     builder = models.get_builder(a.model or DEFAULT.model)
     if builder.upsampling == "post" and len(a.scale) == 1:  # the scale is a builder argument
         model_args = {"scale": a.scale[0], **model_args}
+    model_args = {**builder.training_args, **model_args}  # e.g. the multi-branch form it trains in
     fields = {k: v for k, v in given.items() if v is not None and k != "data_root"}
     return TrainConfig(**fields, model=builder.model_name, model_args=model_args, scale=a.scale, patch=a.patch,
                        batch=a.batch, degradation=a.degradation, strength=a.degradation_strength,
