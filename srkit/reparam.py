@@ -26,6 +26,7 @@ class RepConv3x3(keras.layers.Layer):
     def __init__(self, filters, gain=2, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.gain = int(filters), int(gain)
+        self.kernel_size = (3, 3)  # its reach, as a Conv2D states it (tiling.receptive_radius reads it)
         if self.filters < 1 or self.gain < 1:
             raise ValueError(f"RepConv3x3 needs filters and gain >= 1, got {filters} and {gain}")
 

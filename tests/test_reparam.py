@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from srkit import bench, checkpoints, models, reparam
+from srkit import bench, checkpoints, models, reparam, tiling
 
 
 def _np(t):
@@ -77,6 +77,7 @@ def test_span_training_form_folds_into_the_plain_model(scale):
     assert a.shape == (1, 13 * scale, 11 * scale, 3) and np.std(a - anchor) > 0.01
     assert np.max(np.abs(a - b)) < 1e-4
     assert models.deployed("FAST", plain, {"scale": 2})[0] is plain  # nothing to fold
+    assert tiling.receptive_radius(train) == tiling.receptive_radius(plain) == 1 + 3 * 2 + 1 + 1  # tiles cover it
 
 
 def test_fold_into_refuses_models_that_do_not_pair_up():
