@@ -101,16 +101,19 @@ class Trainer:
                             shard=(self.job.index, self.job.count), cache_dir=cache_dir)
 
     def _add_teacher(self):
-        """Targets carry the frozen teacher's output (``distill``); a resume
-        must find the teacher file it started with."""
+        """Targets carry the frozen teacher's output (``distill``), computed
+        in bfloat16 when the run trains in mixed bfloat16 (as output.py runs
+        where that is native), else float32; a resume must find the teacher
+        file it started with."""
         from . import distill
 
         distill.check_unchanged(self.cfg.teacher, self.state.get("teacher"))
+        precision = "bfloat16" if self.cfg.precision == "mixed_bfloat16" else "float32"
         with self.job.local():
-            teacher, info = checkpoints.load(self.cfg.teacher, precision="float32")
+            teacher, info = checkpoints.load(self.cfg.teacher, precision=precision)
         self.state["teacher"] = distill.record(self.cfg.teacher, info)
         self.sampler = distill.TeacherSampler(self.sampler, teacher)
-        log(f"distilling from {self.cfg.teacher} ({info.model}), weight {self.cfg.distill_weight:g}")
+        log(f"distilling from {self.cfg.teacher} ({info.model}, {precision}), weight {self.cfg.distill_weight:g}")
 
     def _prepare_run_dir(self, force):
         """The chief's run folder: a fresh run's made (an old run there moved
