@@ -87,7 +87,8 @@ class Job:
             return sampler.stream(start)
         import tensorflow as tf
 
-        spec = (tf.TensorSpec((None, None, None, 3), tf.float32),) * 2  # sizes vary with the scale drawn
+        spec = tuple(tf.TensorSpec((None, None, None, c), tf.float32)  # sizes vary with the scale drawn
+                     for c in (3, getattr(sampler, "target_channels", 3)))  # targets: + a teacher's output
 
         def make(ctx):
             if (ctx.input_pipeline_id, ctx.num_input_pipelines) != (self.index, self.count):

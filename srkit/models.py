@@ -19,6 +19,7 @@ from keras import layers
 
 from .errors import SRError
 from .layers import DepthToSpace, NarrowConv2D, NearestUpsample, Scale
+from .reparam import ParamFreeAttention, RepConv3x3, fold_into
 
 MODELS = {}  # canonical name -> builder function
 # Dtype of the last convolution when its output is a residual added to the
@@ -29,19 +30,23 @@ MODELS = {}  # canonical name -> builder function
 _RESIDUAL_DTYPE = contextvars.ContextVar("residual_dtype", default="float32")
 
 
-def register(name, upsampling, arrays, residual_blocks=False):
+def register(name, upsampling, arrays, residual_blocks=False, training_args=None):
     """Add a builder to ``MODELS``; ``upsampling`` is "pre" (input already at
     output size) or "post" (input at LR size, takes a ``scale`` argument).
     ``arrays(**args)``: how many weight arrays the builder makes with these
     arguments (checked against a checkpoint before building, see
     ``ckptcheck``; tests check it against real builds).
     ``residual_blocks``: its ``blocks`` are added to their input, so one whose
-    last conv is zero is the identity (what lets --init-from add blocks)."""
+    last conv is zero is the identity (what lets --init-from add blocks).
+    ``training_args``: arguments a fresh training run adds (a
+    re-parameterisable model's multi-branch form); ``deployed`` folds a model
+    built with them back into the default, plain form."""
 
     def wrap(builder):
         builder.upsampling = upsampling
         builder.arrays = arrays
         builder.residual_blocks = residual_blocks
+        builder.training_args = dict(training_args or {})
         builder.model_name = name
         MODELS[name] = builder
         return builder
@@ -91,6 +96,17 @@ def build(name, precision=None, **kwargs):
     finally:
         keras.config.set_dtype_policy(saved)
         _RESIDUAL_DTYPE.reset(token)
+
+
+def deployed(name, model, args):
+    """(model, args) of the inference form: a model built with its builder's
+    ``training_args`` folded into the plain form (same function, plain
+    convolutions only, see ``reparam``), anything else as given."""
+    builder = get_builder(name)
+    if not any(k in args for k in builder.training_args):
+        return model, dict(args)
+    plain = {k: v for k, v in args.items() if k not in builder.training_args}
+    return fold_into(model, build(name, **plain)), plain
 
 
 def _conv(filters, kernel, name, activation=None, layer=layers.Conv2D, **kwargs):
@@ -234,3 +250,57 @@ def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0):
     """EDSR-baseline-sized post-upsampling model: 16 residual blocks of 64
     filters at LR resolution (1.23M parameters at x2)."""
     return _post_model("BALANCED", scale, channels, filters, blocks, res_scale)
+
+
+def _span_arrays(blocks=6, reparam=False, **a):
+    """conv_in, three per block and conv_body (8 arrays each in the
+    multi-branch form, else 2), conv_cat and the upsampler conv."""
+    return (2 + 3 * blocks) * (8 if reparam else 2) + _convs(2)
+
+
+# DIV2K's mean colour and SPAN's 0-255 feature range: the attention's
+# sigmoid then sees features of the size it was designed for
+_SPAN_MEAN, _SPAN_RANGE = (0.4488, 0.4371, 0.4040), 255.0
+
+
+@register("SPAN", upsampling="post", arrays=_span_arrays, training_args={"reparam": True})
+def span(scale=2, channels=3, filters=48, blocks=6, reparam=False, gain=2):
+    """SPAN-style post-upsampling model (Wan et al., NTIRE 2024): blocks of
+    three 3x3 convs (SiLU between) closed by parameter-free attention; the
+    input features, the last block's output (after conv_body), the first
+    block's output and the last block's first conv are concatenated and
+    mixed by a 1x1 conv; one sub-pixel stage (x2, x3 or x4), plus the
+    nearest-neighbour anchor. ``reparam`` builds the training form, each 3x3
+    conv a ``RepConv3x3`` of expansion ``gain``; the default is the plain
+    form it folds into (``deployed``): 0.41M parameters, 205 GFLOP per
+    output MP at x2."""
+    if scale not in (2, 3, 4) or blocks < 1:
+        raise SRError(f"SPAN needs x2, x3 or x4 and at least one block, not x{scale} with {blocks}")
+
+    def conv3(n, name):
+        return RepConv3x3(n, gain, name=name) if reparam else _conv(n, 3, name)
+
+    inputs = keras.Input((None, None, channels), name="lr")
+    mean = [-m * _SPAN_RANGE for m in _SPAN_MEAN[:channels]] if channels == 3 else -0.5 * _SPAN_RANGE
+    x = layers.Rescaling(_SPAN_RANGE, offset=mean, name="normalize")(inputs)
+    first = x = conv3(filters, "conv_in")(x)
+    for i in range(blocks):
+        y = conv3(filters, f"block{i}_conv1")(x)
+        entry = y
+        y = layers.Activation("silu", name=f"block{i}_act1")(y)
+        y = conv3(filters, f"block{i}_conv2")(y)
+        y = layers.Activation("silu", name=f"block{i}_act2")(y)
+        y = conv3(filters, f"block{i}_conv3")(y)
+        x = ParamFreeAttention(name=f"block{i}_attention")([y, x])
+        if i == 0:
+            first_block = x
+    body = conv3(filters, "conv_body")(x)
+    x = layers.Concatenate(name="concat")([first, body, first_block, entry])
+    x = _conv(filters, 1, "conv_cat")(x)
+    x = Scale(1 / _SPAN_RANGE, name="feature_scale")(x)  # the upsampler (zero at first) sees features of size ~1
+    dtype = _RESIDUAL_DTYPE.get()  # its output is added to the anchor
+    x = _conv(channels * scale * scale, 3, "upsample0_conv", dtype=dtype, kernel_initializer="zeros")(x)
+    x = DepthToSpace(scale, name="upsample0_shuffle", dtype=dtype)(x)
+    anchor = NearestUpsample(scale, name="anchor", dtype="float32")(inputs)
+    out = layers.Add(name="global_residual", dtype="float32")([anchor, x])
+    return keras.Model(inputs, out, name="SPAN")

@@ -70,6 +70,8 @@ class TrainConfig:
     steps_per_execution: int = 1
     run_dir: str | None = None  # --run-dir as given; None: the trainer chooses runs/<MODEL>_x<scale>_<time>
     init_from: str | None = None
+    teacher: str | None = None  # a checkpoint to distil from; None: no distillation
+    distill_weight: float = 1.0  # with a teacher: loss = base + distill_weight * L1(student, teacher)
     resume: str | None = None  # the run folder resumed from
 
     def __post_init__(self):
@@ -124,6 +126,12 @@ class TrainConfig:
         if self.val_data:
             evaluation.resolve_dataset(self.val_data, self.data_root)
         builder = models.get_builder(self.model)
+        if self.teacher:
+            from .distill import check_teacher
+
+            if not self.distill_weight > 0:
+                raise SRError(f"--distill-weight {self.distill_weight}: must be positive with --teacher")
+            check_teacher(self.teacher, builder.upsampling, self.scale)
         if builder.model_name != self.model:
             raise SRError(f"model '{self.model}': the registry spells it '{builder.model_name}'")
         if builder.upsampling == "post":  # the scale is part of the architecture
@@ -166,6 +174,8 @@ def from_args(a, model_args):
         if a.force:
             raise SRError("--force starts a fresh run in a folder that holds one; it does not go with --resume")
         cfg = resume_config(a.resume, given, model=a.model)
+        if a.teacher and a.teacher != cfg.teacher:
+            raise SRError(f"{a.resume}: --teacher is fixed for a run (this one has {cfg.teacher})")
         if a.ema and a.ema != cfg.ema:
             raise SRError(f"{a.resume}: --ema is fixed for a run (this one has {cfg.ema}); to average "
                           "from here on, start a new run with --init-from RUN/last.h5 --ema DECAY")
@@ -182,6 +192,7 @@ def _fresh(a, model_args, given):
     builder = models.get_builder(a.model or DEFAULT.model)
     if builder.upsampling == "post" and len(a.scale) == 1:  # the scale is a builder argument
         model_args = {"scale": a.scale[0], **model_args}
+    model_args = {**builder.training_args, **model_args}  # e.g. the multi-branch form it trains in
     fields = {k: v for k, v in given.items() if v is not None and k != "data_root"}
     return TrainConfig(**fields, model=builder.model_name, model_args=model_args, scale=a.scale, patch=a.patch,
                        batch=a.batch, degradation=a.degradation, strength=a.degradation_strength,
@@ -189,7 +200,7 @@ def _fresh(a, model_args, given):
                        loss=a.loss, schedule=a.schedule, decay_every=a.decay_every, decay_rate=a.decay_rate,
                        min_lr=a.min_lr, warmup=a.warmup, plateau=a.plateau, clipnorm=a.clipnorm, ema=a.ema,
                        distribute=a.distribute, steps_per_execution=a.steps_per_execution, run_dir=a.run_dir,
-                       init_from=a.init_from, resume=None,
+                       init_from=a.init_from, teacher=a.teacher, distill_weight=a.distill_weight, resume=None,
                        data_root=given["data_root"] or str(evaluation.default_data_root()))
 
 

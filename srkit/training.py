@@ -72,6 +72,8 @@ class Trainer:
         self._prepare_run_dir(force)  # only once the data loaded: a bad call leaves no folder
         keras.utils.set_random_seed(cfg.seed)
         self.state, saved_weights, opt_arrays = self._restore_state(restart_lr)
+        if cfg.teacher:
+            self._add_teacher()
         with scope:
             self.model, record = trainmodel.build(cfg, saved_weights, log)
             if record:
@@ -97,6 +99,21 @@ class Trainer:
                             upsampling=self.builder.upsampling, degradation=c.degradation, seed=c.seed,
                             augment=c.augment, workers=c.workers, log=log, rescale=c.rescale, strength=c.strength,
                             shard=(self.job.index, self.job.count), cache_dir=cache_dir)
+
+    def _add_teacher(self):
+        """Targets carry the frozen teacher's output (``distill``), computed
+        in bfloat16 when the run trains in mixed bfloat16 (as output.py runs
+        where that is native), else float32; a resume must find the teacher
+        file it started with."""
+        from . import distill
+
+        distill.check_unchanged(self.cfg.teacher, self.state.get("teacher"))
+        precision = "bfloat16" if self.cfg.precision == "mixed_bfloat16" else "float32"
+        with self.job.local():
+            teacher, info = checkpoints.load(self.cfg.teacher, precision=precision)
+        self.state["teacher"] = distill.record(self.cfg.teacher, info)
+        self.sampler = distill.TeacherSampler(self.sampler, teacher)
+        log(f"distilling from {self.cfg.teacher} ({info.model}, {precision}), weight {self.cfg.distill_weight:g}")
 
     def _prepare_run_dir(self, force):
         """The chief's run folder: a fresh run's made (an old run there moved

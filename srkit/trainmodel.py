@@ -6,7 +6,7 @@ loss and given a resumed run's optimizer state."""
 
 import keras
 
-from . import checkpoints, losses, models, trainstate
+from . import checkpoints, distill, losses, models, trainstate
 from .errors import SRError
 from .schedules import Schedule
 from .transfer import fixed_args, transfer_layers
@@ -53,7 +53,10 @@ def compile_model(model, cfg, *, factor, opt_arrays=None, source=None):
     # without --ema this is plain Adam: use_ema off, the same updates and optimizer variables
     opt = AveragingAdam(schedule, clipnorm=cfg.clipnorm or None, use_ema=bool(cfg.ema),
                         ema_momentum=cfg.ema or 0.99, name="adam")
-    model.compile(optimizer=opt, loss=losses.get(cfg.loss), steps_per_execution=cfg.steps_per_execution)
+    loss = losses.get(cfg.loss)
+    if cfg.teacher:  # targets then carry the teacher's output beside HR (distill.TeacherSampler)
+        loss = distill.distilled(loss, cfg.distill_weight)
+    model.compile(optimizer=opt, loss=loss, steps_per_execution=cfg.steps_per_execution)
     opt.build(model.trainable_variables)
     if opt_arrays is not None:
         if [tuple(a.shape) for a in opt_arrays] != [tuple(v.shape) for v in opt.variables]:

@@ -31,16 +31,21 @@ def train_from_args(a, model_args):
 
 
 def export(run, to=None, which="best"):
-    """Copy RUN's best/last checkpoint without optimizer state (lean weights/)
-    and write its model card beside it (``NAME.json``)."""
+    """Copy RUN's best/last checkpoint without optimizer state (lean weights/),
+    a re-parameterisable model folded into its plain form, and write its
+    model card beside it (``NAME.json``)."""
+    import dataclasses
     import json
+
+    from . import models
 
     src = Path(run) / f"{which}.h5"
     info = checkpoints.read_info(src)
     dst = Path(to) if to else ROOT / "weights" / f"{info.model}_x{'_'.join(map(str, info.scales))}.h5"
     model, info = checkpoints.load(src)
-    checkpoints.save(dst, model, name=info.model, args=info.args, scale=info.scale, metadata=info.metadata)
-    card = model_card(model, info, src)
+    model, args = models.deployed(info.model, model, info.args)  # a multi-branch form folds to plain convs
+    checkpoints.save(dst, model, name=info.model, args=args, scale=info.scale, metadata=info.metadata)
+    card = model_card(model, dataclasses.replace(info, args=args), src)
     write_file(dst.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode(), "model card")
     print(f"exported {src} -> {dst} (step {info.metadata.get('step')}, best val PSNR {info.metadata.get('best_psnr')})")
     return 0
@@ -132,7 +137,7 @@ def benchmark(a, model_args):
         for i in range(20):
             sampler.batch(i)
         pipe = 20 / (time.perf_counter() - t)
-        model = models.build(name, **(model_args if len(names) == 1 else {}))
+        model = models.build(name, **builder.training_args, **(model_args if len(names) == 1 else {}))
         model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=losses.get(a.loss))
         repeated = _median_fit_step(model, _repeat(sampler.batch(0)), a.bench_steps)
         real = _median_fit_step(model, sampler.stream(1000), a.bench_steps)

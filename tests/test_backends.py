@@ -1,4 +1,5 @@
-"""The model and checkpoint tests again, under Keras's JAX backend (CPU)."""
+"""The model, checkpoint, re-parameterisation and distillation tests again,
+under Keras's JAX backend (CPU)."""
 
 import os
 import re
@@ -18,7 +19,7 @@ def test_model_and_checkpoint_tests_pass_under_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/test_models.py", "tests/test_checkpoints.py"],
+         "tests/test_models.py", "tests/test_checkpoints.py", "tests/test_reparam.py", "tests/test_distill.py"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=900,
     )
     tail = r.stdout[-3000:]

@@ -22,7 +22,8 @@ def _random_checkpoint(path, name, args, scale):
 
 @pytest.mark.parametrize("name,args,scale", [("VDSR", {"depth": 3, "filters": 8}, 2),
                                              ("FAST", {"scale": 3, "blocks": 1, "filters": 8}, 3),
-                                             ("FAST", {"scale": 4, "blocks": 1, "filters": 8}, 4)])
+                                             ("FAST", {"scale": 4, "blocks": 1, "filters": 8}, 4),
+                                             ("SPAN", {"scale": 2, "blocks": 2, "filters": 8}, 2)])
 def test_onnx_runtime_matches_keras(tmp_path, name, args, scale):
     model, keras = _random_checkpoint(tmp_path / "m.h5", name, args, scale)
     path, diff = exporting.export_checkpoint(tmp_path / "m.h5", tmp_path / "m.onnx")

@@ -11,7 +11,7 @@ from srkit.inference import Upscaler, upscale
 
 TINY_ARGS = {"SRCNN": {}, "VDSR": {"depth": 6, "filters": 8}, "SMALL": {"blocks": 2, "filters": 8},
              "LARGE": {"blocks": 3, "filters": 8}, "FAST": {"blocks": 2, "filters": 8},
-             "BALANCED": {"blocks": 3, "filters": 8}}
+             "BALANCED": {"blocks": 3, "filters": 8}, "SPAN": {"blocks": 1, "filters": 8}}
 
 
 def randomized(name, seed=0, scale=2):

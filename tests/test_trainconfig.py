@@ -48,6 +48,8 @@ def test_a_fresh_config_from_the_options(data):
     assert cfg.save_every_min == DEFAULT.save_every_min and cfg.val_degrade == ("clean",)
     post = fresh(data, "--model", "FAST", "--scale", "3", model_args={"blocks": 1})
     assert dict(post.model_args) == {"scale": 3, "blocks": 1}  # the scale is the builder's argument
+    span = fresh(data, "--model", "SPAN", model_args={"blocks": 1})
+    assert dict(span.model_args) == {"reparam": True, "scale": 2, "blocks": 1}  # trains in its multi-branch form
     assert fresh(data, "--no-val").val_data is None
     assert fresh(data, "--epochs", "3", "--steps-per-epoch", "4").steps == 12
 

@@ -96,6 +96,10 @@ def parser():
     g.add_argument("--force", action="store_true", help="with a --run-dir that holds a run: move that run aside to "
                    "RUN.replaced-<time> (nothing is deleted) and start afresh")
     g.add_argument("--init-from", default=None, help="start from this checkpoint's weights (fresh optimizer)")
+    g.add_argument("--teacher", default=None, metavar="CKPT", help="distil from this checkpoint (frozen, run on "
+                   "each LR batch): loss + W * L1(model, teacher), W from --distill-weight; fixed for a run")
+    g.add_argument("--distill-weight", type=POSITIVE, default=D.distill_weight, metavar="W",
+                   help=f"with --teacher (default {D.distill_weight:g})")
     g.add_argument("--to", default=None, help="with --export: destination (default weights/<MODEL>_x<scale>.h5)")
     g.add_argument("--which", choices=["best", "last"], default="best", help="with --export")
     g.add_argument("--bench-models", nargs="+", default=None, help="with --benchmark (default: all)")
