@@ -49,13 +49,11 @@ def int8_model(path, log=None):
     the cache when an entry for this exact file exists (its SHA-256 names
     the entry), else converted and cached atomically: the network alone,
     as ``network.py --litert --mode int8`` exports it."""
-    from . import litert
+    from . import checkpoints, litert
     from .io import file_sha256
     from .safewrite import write_file
 
-    from .checkpoints import read_info
-
-    read_info(path)  # a missing or foreign file fails here, in one line
+    checkpoints.read_info(path)  # a missing or foreign file fails here, in one line
     why = refusal(path)
     if why:
         raise SRError(f"{path}: not offered in int8: {why}")
@@ -64,8 +62,6 @@ def int8_model(path, log=None):
     entry = cache_dir() / f"{file_sha256(path)}-{litert.MODES[1]}-r{RECIPE}-k{keras.__version__}.tflite"
     if entry.is_file():
         return entry.read_bytes()
-    from . import checkpoints
-
     model, _ = checkpoints.load(path, precision="float32")
     if log:
         log(f"{Path(path).name}: converting to int8 (once; cached in {entry.parent})")
