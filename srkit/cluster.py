@@ -110,9 +110,9 @@ class Job:
 
     @contextlib.contextmanager
     def guard(self):
-        """An engine's report of a dead or unreachable worker as one line:
-        an SRError on TensorFlow; on JAX the process leaves at once (see
-        ``_leave``)."""
+        """An engine's report of a dead or unreachable worker as one line,
+        after which the process leaves at once (see ``_leave``): on both
+        engines a normal exit can wait on the dead peer."""
         if not self.multi:
             yield
             return
@@ -130,7 +130,7 @@ class Job:
             yield
         except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
                 tf.errors.CancelledError, tf.errors.InternalError) as exc:
-            raise SRError(f"worker {self.index}: the job lost a worker ({_reason(exc.message)}); stopping") from None
+            _leave(f"worker {self.index}: the job lost a worker ({_reason(exc.message)}); stopping")
 
     @contextlib.contextmanager
     def local(self):
@@ -182,7 +182,9 @@ class Job:
 def _leave(message):
     """Print ``error: message`` and exit 2 now. JAX's runtime holds every
     process at exit until all have arrived (a shutdown barrier): one whose
-    peer died would wait out the heartbeat timeout there and then abort."""
+    peer died would wait out the heartbeat timeout there and then abort.
+    TensorFlow's collective and coordination threads can likewise hold a
+    normal interpreter exit well past the error (seen in CI)."""
     print(f"error: {message}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(2)
