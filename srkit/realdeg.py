@@ -93,6 +93,12 @@ PRESETS = {
         second=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
                      0.3, 0.7, (1, 12), (0.05, 1.0), 0.3, 0.0, (30, 95), resize_modes=(0.05, 0.05, 0.1, 0.8)),
         second_prob=1.0, final_sinc=0.0, final_jpeg=0.95, final_quality=(35, 95), clean=0.2),
+    "jpeg": Preset(  # MATLAB-bicubic LR and one JPEG, nothing else: the benchmark's jpeg inputs as a specialist's diet
+        first=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
+                    0.0, 1.0, (1, 1), (0.05, 1.0), 0.0, 0.0, (30, 95)),
+        second=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
+                     0.0, 1.0, (1, 1), (0.05, 1.0), 0.0, 0.0, (30, 95), resize_modes=(0.0, 0.0, 0.0, 1.0)),
+        second_prob=1.0, final_sinc=0.0, final_jpeg=1.0, final_quality=(35, 95), clean=0.1),
 }
 KERNEL_SIZES = tuple(range(7, 22, 2))  # odd sizes 7..21
 
