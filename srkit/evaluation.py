@@ -77,10 +77,14 @@ def resolve_methods(names, weights, weights_dir, precisions=("float32",), ensemb
             raise SRError(f"{name}: not a baseline ({', '.join(BASELINES)}) nor a checkpoint in {weights_dir}")
         paths += [p for p, _ in found]
     paths += [Path(w) for w in weights or []]
-    for path in dict.fromkeys(paths):
+    paths = list(dict.fromkeys(paths))
+    stems = [p.stem for p in paths]
+    for path in paths:
         info = checkpoints.read_info(path)
+        # two files of one name (a/REAL_x2.h5, b/REAL_x2.h5) are told apart by their folder
+        name = f"{info.label}[{path.parent.name}]" if stems.count(path.stem) > 1 else info.label
         for precision in precisions:
-            label = info.label + {"float32": "", "bfloat16": "@bf16", "int8": "@int8"}[precision]
+            label = name + {"float32": "", "bfloat16": "@bf16", "int8": "@int8"}[precision]
             for ens in (False, True) if ensemble else (False,):
                 methods.append(Method(label + ("+" if ens else ""), "checkpoint", path, tuple(info.scales),
                                       precision=precision, ensemble=ens))

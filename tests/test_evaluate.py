@@ -82,6 +82,15 @@ def test_models_by_name_from_weights_dir(tmp_path, small_dataset):
         evaluation.resolve_methods(["EDSR"], None, wdir)
 
 
+def test_two_checkpoints_of_one_name_get_two_labels(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        save_tiny_checkpoint(tmp_path / folder / "VDSR_x2.h5")
+    methods = evaluation.resolve_methods([], [tmp_path / "a" / "VDSR_x2.h5", tmp_path / "b" / "VDSR_x2.h5"],
+                                         tmp_path)
+    assert [m.label for m in methods] == ["VDSR_x2[a]", "VDSR_x2[b]"]
+
+
 def test_self_ensemble_rows_score_what_output_ensemble_writes(tmp_path, small_dataset):
     from srkit import checkpoints, degradations, metrics
     from srkit.inference import upscale
