@@ -12,7 +12,8 @@ setting, ``medium`` (the default) and ``light`` narrow it towards the inputs
 people actually have. ``photo`` is first order only, the shape of a camera
 or web image: mild optical blur on the scene, a downscale (mostly MATLAB
 bicubic, as the benchmarks), sensor noise and JPEG at LR size, no ringing and
-no random resizes; ``web`` is ``photo`` with most of the weight on JPEG. A
+no random resizes; ``web`` is ``photo`` with most of the weight on JPEG;
+``jpeg`` is the MATLAB-bicubic LR with one JPEG and nothing else. A
 share ``clean`` of the patches keeps the standard MATLAB-bicubic LR, so clean
 inputs stay well served.
 """
