@@ -22,21 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import degradations
+from . import cachedir, degradations
 from .errors import SRError
 from .io import load_image
 from .safewrite import atomic_path, remove_stale_temp_files
 
 VERSION = 1  # part of every entry's name: bump when decoding or the file layout changes
-ENV = "SRKIT_CACHE_DIR"
-
-
 def default_dir():
-    """``$SRKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/srkit/images``, else ``~/.cache/srkit/images``."""
-    if os.environ.get(ENV):
-        return Path(os.environ[ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "srkit" / "images"
+    """``images`` under srkit's cache root (``cachedir``: ``$SRKIT_CACHE_DIR``, else ``~/.cache/srkit``)."""
+    return cachedir.sub("images")
 
 
 def _hash(text):

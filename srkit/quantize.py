@@ -10,11 +10,11 @@ float32 int8``) and is within ``MAX_DROP_DB``; otherwise the card says why.
 """
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from . import cachedir
 from .errors import SRError
 
 MAX_DROP_DB = 0.05  # Set5 PSNR an int8 model may lose against float32
@@ -22,10 +22,8 @@ RECIPE = 2  # part of every cache entry's name: bump when the conversion changes
 
 
 def cache_dir():
-    """``$SRKIT_CACHE_DIR/int8``, else ``$XDG_CACHE_HOME/srkit/int8``, else ``~/.cache/srkit/int8``."""
-    if os.environ.get("SRKIT_CACHE_DIR"):
-        return Path(os.environ["SRKIT_CACHE_DIR"]) / "int8"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srkit" / "int8"
+    """``int8`` under srkit's cache root (``cachedir``: ``$SRKIT_CACHE_DIR``, else ``~/.cache/srkit``)."""
+    return cachedir.sub("int8")
 
 
 def refusal(path):
