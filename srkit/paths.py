@@ -55,3 +55,11 @@ def shipped(kind, required=True):
         return places[0] if checkout() is None else places[1]
     raise SRError(f"no shipped {kind} found (looked in {' and '.join(map(str, places))}); "
                   f"set ${env} to the folder holding them")
+
+
+def cache(kind):
+    """The cache folder of one kind of entry, e.g. ``cache("images")``."""
+    root = os.environ.get("SRKIT_CACHE_DIR")
+    if root:
+        return Path(root) / kind
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srkit" / kind

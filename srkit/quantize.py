@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cachedir
+from . import paths
 from .errors import SRError
 
 MAX_DROP_DB = 0.05  # Set5 PSNR an int8 model may lose against float32
@@ -22,8 +22,8 @@ RECIPE = 2  # part of every cache entry's name: bump when the conversion changes
 
 
 def cache_dir():
-    """``int8`` under srkit's cache root (``cachedir``: ``$SRKIT_CACHE_DIR``, else ``~/.cache/srkit``)."""
-    return cachedir.sub("int8")
+    """``int8`` under srkit's cache root (``paths.cache``: ``$SRKIT_CACHE_DIR``, else ``~/.cache/srkit``)."""
+    return paths.cache("int8")
 
 
 def refusal(path):
