@@ -235,3 +235,14 @@ def test_degrade_table_and_json_keep_clean_rows_as_before(small_dataset, tmp_pat
         "compare_a_x2.png", "compare_a_x2_camera.png", "compare_a_x2_noise10.png"]
     bad = run_script("evaluate.py", "--models", "bicubic", "--datasets", small_dataset, "--degrade", "jpeg10")
     assert bad.returncode != 0 and "invalid choice: 'jpeg10'" in bad.stderr
+
+
+def test_a_plot_is_written_only_when_asked(monkeypatch, tmp_path):
+    from srkit.cli import evaluate as cli
+
+    seen = []
+    monkeypatch.setattr(evaluation, "run", lambda *a, **k: seen.append(k["plot_path"]))
+    cli.main(["--models", "bicubic"])
+    cli.main(["--models", "bicubic", "--plot", str(tmp_path / "p.png")])
+    cli.main(["--models", "bicubic", "--plot", str(tmp_path / "p.png"), "--no-plot"])
+    assert seen == [None, str(tmp_path / "p.png"), None]

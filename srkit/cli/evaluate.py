@@ -24,9 +24,10 @@ def main(argv=None):
     p.add_argument("--data-root", default=None,
                    help="folder holding the datasets (default: $SR_DATA_ROOT, else evaluation/)")
     p.add_argument("--json", dest="json_path", help="write the results as JSON here")
-    p.add_argument("--plot", default=str(evaluation.ROOT / "md_images" / "plot_psnr_ssim.png"),
-                   help="PSNR/SSIM plot path")
-    p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--plot", default=None, metavar="PNG",
+                   help="write a PSNR/SSIM plot here (the README's: md_images/plot_psnr_ssim.png); none by "
+                        "default, so scoring a checkpoint never replaces the README's plot")
+    p.add_argument("--no-plot", action="store_true", help="no plot even with --plot")
     p.add_argument("--combined-dir", default=str(evaluation.ROOT / "evaluation" / "Combined"),
                    help="where labelled HR | nearest | bicubic | model comparisons go")
     p.add_argument("--no-combined", action="store_true")
