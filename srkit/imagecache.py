@@ -28,6 +28,8 @@ from .io import load_image
 from .safewrite import atomic_path, remove_stale_temp_files
 
 VERSION = 1  # part of every entry's name: bump when decoding or the file layout changes
+
+
 def default_dir():
     """``images`` under srkit's cache root (``paths.cache``: ``$SRKIT_CACHE_DIR``, else ``~/.cache/srkit``)."""
     return paths.cache("images")
