@@ -19,7 +19,7 @@ inputs stay well served.
 """
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -63,6 +63,9 @@ class Preset:
 
 
 _KP = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)  # Real-ESRGAN's kernel mix
+# a stage that blurs, resizes, adds noise and compresses nothing (it only resizes when a preset asks it to)
+_IDLE = Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
+              0.0, 1.0, (1, 1), (0.05, 1.0), 0.0, 0.0, (30, 95))
 PRESETS = {
     "strong": Preset(  # Real-ESRGAN's x4 ranges
         first=Stage(1.0, _KP, (0.2, 3.0), (0.5, 4.0), (1.0, 2.0), 0.1, (0.2, 0.7, 0.1), (0.15, 1.5),
@@ -95,10 +98,7 @@ PRESETS = {
                      0.3, 0.7, (1, 12), (0.05, 1.0), 0.3, 0.0, (30, 95), resize_modes=(0.05, 0.05, 0.1, 0.8)),
         second_prob=1.0, final_sinc=0.0, final_jpeg=0.95, final_quality=(35, 95), clean=0.2),
     "jpeg": Preset(  # MATLAB-bicubic LR and one JPEG, nothing else: the benchmark's jpeg inputs as a specialist's diet
-        first=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
-                    0.0, 1.0, (1, 1), (0.05, 1.0), 0.0, 0.0, (30, 95)),
-        second=Stage(0.0, _KP, (0.2, 1.0), (0.5, 4.0), (1.0, 2.0), 0.0, (0.0, 0.0, 1.0), (1.0, 1.0),
-                     0.0, 1.0, (1, 1), (0.05, 1.0), 0.0, 0.0, (30, 95), resize_modes=(0.0, 0.0, 0.0, 1.0)),
+        first=_IDLE, second=replace(_IDLE, resize_modes=(0.0, 0.0, 0.0, 1.0)),  # the second only downscales
         second_prob=1.0, final_sinc=0.0, final_jpeg=1.0, final_quality=(35, 95), clean=0.1),
 }
 KERNEL_SIZES = tuple(range(7, 22, 2))  # odd sizes 7..21
