@@ -35,3 +35,21 @@ def test_relative_links_resolve(page):
         elif frag and dest.suffix == ".md" and frag not in anchors(dest):
             bad.append(f"{target}: no heading #{frag}")
     assert not bad, f"{page.name}: " + "; ".join(bad)
+
+
+def section(page, tag):
+    """What stands between a page's ``<!-- tag:start -->`` and ``<!-- tag:end -->``."""
+    text = page.read_text(encoding="utf-8")
+    return text.split(f"<!-- {tag}:start -->\n", 1)[1].split(f"\n<!-- {tag}:end -->", 1)[0]
+
+
+def test_the_tables_written_from_the_model_cards_are_current():
+    """The weights table (docs/training.md) and the README's "Which model" table
+    are what `network.py --weights/--choice` writes from today's cards: a card
+    changed without rewriting them fails here."""
+    from srkit.summary import choice_table, weights_table
+
+    assert section(ROOT / "docs" / "training.md", "weights") == weights_table(ROOT / "weights")
+    ev = ROOT / "evaluation"
+    assert section(ROOT / "README.md", "choice") == choice_table(
+        ROOT / "weights", [ev / "results.json", ev / "degrade.json"], ev / "bench_int8.json")
