@@ -100,12 +100,14 @@ def build(name, precision=None, **kwargs):
 
 def deployed(name, model, args):
     """(model, args) of the inference form: a model built with its builder's
-    ``training_args`` folded into the plain form (same function, plain
-    convolutions only, see ``reparam``), anything else as given."""
+    ``training_args`` (or ``reparam=True``, which FAST and BALANCED accept)
+    folded into the plain form (same function, plain convolutions only, see
+    ``reparam``), anything else as given."""
     builder = get_builder(name)
-    if not any(k in args for k in builder.training_args):
+    foldable = set(builder.training_args) | {"reparam"}  # FAST/BALANCED take reparam=True on request
+    if not any(args.get(k) for k in foldable):
         return model, dict(args)
-    plain = {k: v for k, v in args.items() if k not in builder.training_args}
+    plain = {k: v for k, v in args.items() if k not in foldable}
     return fold_into(model, build(name, **plain)), plain
 
 
@@ -212,25 +214,35 @@ def _upsampler(x, scale, filters, channels):
     return x
 
 
-def _post_arrays(blocks, scale, **a):
-    """conv_in, two per block, conv_body, and one per upsampling stage."""
-    return _convs(2 + 2 * blocks + (2 if scale == 4 else 1))
+def _post_arrays(blocks, scale, reparam=False, **a):
+    """conv_in, two per block, conv_body (four times the arrays each in the
+    multi-branch form), and one per upsampling stage."""
+    return _convs(2 + 2 * blocks) * (4 if reparam else 1) + _convs(2 if scale == 4 else 1)
 
 
-def _post_model(name, scale, channels, filters, blocks, res_scale):
+def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False, gain=2):
     """EDSR-style body at LR resolution (residual blocks without batch norm,
     long skip), sub-pixel upsampler, plus the nearest-neighbour enlarged
-    input as anchor, so the network learns only the residual detail."""
+    input as anchor, so the network learns only the residual detail.
+    ``reparam``: the training form whose body convolutions are multi-branch
+    ``RepConv3x3`` of expansion ``gain`` (ECBSR/SPAN-style), same layer
+    names, folded into this plain model by ``deployed``."""
+    def conv3(t, name, activation=None):
+        if not reparam:
+            return _conv(filters, 3, name, activation)(t)
+        t = RepConv3x3(filters, gain, name=name)(t)
+        return t if activation is None else layers.Activation(activation, name=f"{name}_act")(t)
+
     inputs = keras.Input((None, None, channels), name="lr")
-    first = _conv(filters, 3, "conv_in")(inputs)
+    first = conv3(inputs, "conv_in")
     x = first
     for i in range(blocks):
-        y = _conv(filters, 3, f"block{i}_conv1", "relu")(x)
-        y = _conv(filters, 3, f"block{i}_conv2")(y)
+        y = conv3(x, f"block{i}_conv1", "relu")
+        y = conv3(y, f"block{i}_conv2")
         if res_scale != 1:
             y = Scale(res_scale, name=f"block{i}_scale")(y)
         x = layers.Add(name=f"block{i}_add")([x, y])
-    x = _conv(filters, 3, "conv_body")(x)
+    x = conv3(x, "conv_body")
     x = layers.Add(name="feature_skip")([first, x])
     x = _upsampler(x, scale, filters, channels)
     anchor = NearestUpsample(scale, name="anchor", dtype="float32")(inputs)
@@ -239,17 +251,18 @@ def _post_model(name, scale, channels, filters, blocks, res_scale):
 
 
 @register("FAST", upsampling="post", arrays=_post_arrays, residual_blocks=True)
-def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0):
+def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0, reparam=False, gain=2):
     """Compact post-upsampling model for speed: 6 residual blocks of 48
-    filters at LR resolution (0.28M parameters at x2)."""
-    return _post_model("FAST", scale, channels, filters, blocks, res_scale)
+    filters at LR resolution (0.28M parameters at x2); ``reparam`` trains it
+    with multi-branch convolutions (see ``_post_model``)."""
+    return _post_model("FAST", scale, channels, filters, blocks, res_scale, reparam, gain)
 
 
 @register("BALANCED", upsampling="post", arrays=_post_arrays, residual_blocks=True)
-def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0):
+def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0, reparam=False, gain=2):
     """EDSR-baseline-sized post-upsampling model: 16 residual blocks of 64
-    filters at LR resolution (1.23M parameters at x2)."""
-    return _post_model("BALANCED", scale, channels, filters, blocks, res_scale)
+    filters at LR resolution (1.23M parameters at x2); ``reparam`` as FAST's."""
+    return _post_model("BALANCED", scale, channels, filters, blocks, res_scale, reparam, gain)
 
 
 def _span_arrays(blocks=6, reparam=False, **a):

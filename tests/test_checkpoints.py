@@ -134,6 +134,7 @@ ARRAY_CASES = [
     ("SRCNN", {}), ("SRCNN", {"kernels": [9, 5, 5]}), ("VDSR", {"depth": 2}), ("VDSR", {"depth": 5}),
     ("SMALL", {"blocks": 0}), ("SMALL", {"blocks": 3}), ("LARGE", {"blocks": 2}),
     ("FAST", {"blocks": 2, "scale": 2}), ("FAST", {"blocks": 1, "scale": 3}), ("BALANCED", {"blocks": 3, "scale": 4}),
+    ("FAST", {"blocks": 1, "scale": 4, "filters": 8, "reparam": True}),
     ("SPAN", {"blocks": 2, "filters": 8}), ("SPAN", {"blocks": 1, "filters": 8, "scale": 4, "reparam": True}),
 ]
 

@@ -80,6 +80,25 @@ def test_span_training_form_folds_into_the_plain_model(scale):
     assert tiling.receptive_radius(train) == tiling.receptive_radius(plain) == 1 + 3 * 2 + 1 + 1  # tiles cover it
 
 
+@pytest.mark.parametrize("name,scale", [("FAST", 2), ("FAST", 4), ("BALANCED", 3)])
+def test_residual_models_train_multi_branch_on_request_and_fold_exactly(name, scale):
+    args = {"scale": scale, "filters": 8, "blocks": 2, "reparam": True}
+    train = _trained_like(models.build(name, **args))
+    plain, plain_args = models.deployed(name, train, args)
+    assert plain_args == {"scale": scale, "filters": 8, "blocks": 2}
+    assert sum(isinstance(layer, reparam.RepConv3x3) for layer in train.layers) == 2 + 2 * 2  # in, blocks, body
+    assert not any(isinstance(layer, reparam.RepConv3x3) for layer in plain.layers)
+    builder = models.get_builder(name)
+    assert len(plain.weights) == builder.arrays(**plain_args) and len(train.weights) == builder.arrays(**args)
+    # the plain form is the model as always built, layer for layer
+    assert [w.shape for w in plain.weights] == [w.shape for w in models.build(name, **plain_args).weights]
+    x = np.random.default_rng(5).random((1, 12, 10, 3), dtype=np.float32)
+    a, b = _np(train(x)), _np(plain(x))
+    anchor = np.repeat(np.repeat(x, scale, 1), scale, 2)
+    assert np.std(a - anchor) > 0.01 and np.max(np.abs(a - b)) < 1e-4
+    assert tiling.receptive_radius(train) == tiling.receptive_radius(plain)
+
+
 def test_fold_into_refuses_models_that_do_not_pair_up():
     train = models.build("SPAN", filters=8, blocks=2, reparam=True)
     with pytest.raises(ValueError, match="no counterpart"):
