@@ -66,6 +66,28 @@ class RepConv3x3(keras.layers.Layer):
         bias = (b1 @ w2.sum(axis=(0, 1)) + b2) @ squeeze + b3 + bs
         return [kernel.astype(np.float32), bias.astype(np.float32)]
 
+    def unfolded_weights(self, kernel, bias, seed=0):
+        """Weights for this built layer that compute the plain 3x3 convolution
+        (``kernel`` (3, 3, cin, filters), ``bias``) exactly, the inverse of
+        ``folded_weights``: the expansion and the squeeze pass the first
+        channels through, the 3x3 branch holds ``kernel`` among small random
+        weights that reach the output only once training moves the zero parts
+        (so every branch gets gradients), the skip is zero. What lets
+        --init-from start a multi-branch run from a plain checkpoint."""
+        cin, cout, g = kernel.shape[2], self.filters, self.gain
+        rng = np.random.default_rng(seed)
+        expand = np.zeros((1, 1, cin, cin * g), np.float32)
+        expand[0, 0, :, :cin] = np.eye(cin)
+        conv = rng.normal(0, np.sqrt(2 / (9 * (cin + cout) * g)), (3, 3, cin * g, cout * g)).astype(np.float32)
+        conv[:, :, :cin, :cout] = kernel
+        conv_bias = np.zeros(cout * g, np.float32)
+        conv_bias[:cout] = bias
+        squeeze = np.zeros((1, 1, cout * g, cout), np.float32)
+        squeeze[0, 0, :cout] = np.eye(cout)
+        zeros = np.zeros
+        return [expand, zeros(cin * g, np.float32), conv, conv_bias, squeeze, zeros(cout, np.float32),
+                zeros((1, 1, cin, cout), np.float32), zeros(cout, np.float32)]
+
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "gain": self.gain}
 

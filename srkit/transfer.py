@@ -1,6 +1,7 @@
 """Weights from one checkpoint into a related model for --init-from: x2 ->
 x3/x4 fine-tuning (the body transfers, the upsampler starts fresh), grown
-kernels (SRCNN 9-1-5 -> 9-5-5) and added residual blocks (16 -> 24)."""
+kernels (SRCNN 9-1-5 -> 9-5-5), added residual blocks (16 -> 24), and the
+plain and multi-branch (``reparam``) forms of one model into each other."""
 
 import re
 
@@ -8,9 +9,10 @@ import numpy as np
 
 from .errors import SRError
 from .models import get_builder
+from .reparam import RepConv3x3
 
 # builder arguments --init-from may change: transfer_layers handles the upsampler and grown kernels
-GROWABLE = ("scale", "kernels")
+GROWABLE = ("scale", "kernels", "reparam", "gain")
 _BLOCK_CONV = re.compile(r"block(\d+)_conv(\d+)$")
 
 
@@ -28,7 +30,8 @@ def transfer_layers(src, dst):
     old function, so training starts where the smaller network ended. So
     does a deeper residual model (BALANCED 16 -> 24 blocks): the blocks the
     source lacks start with their last conv at zero and add nothing until
-    trained. Returns the names of ``dst``'s layers left as built and of those
+    trained. A plain model and its multi-branch form (``reparam``) start from
+    each other exactly too (``_weights_for``). Returns the names of ``dst``'s layers left as built and of those
     grown; a model with fewer blocks than the source is refused, since
     dropping trained blocks changes the function without saying so."""
     by_name = {layer.name: layer for layer in src.layers}
@@ -43,17 +46,43 @@ def transfer_layers(src, dst):
         if not layer.weights:
             continue
         other = by_name.get(layer.name)
-        old = other.get_weights() if other is not None else []
+        old = _weights_for(layer, other) if other is not None else []
         new = [tuple(w.shape) for w in layer.weights]
         if len(old) != len(new) or not all(_embeds(a.shape, b) for a, b in zip(old, new)):
             fresh.append(layer.name)
             if other is None and _is_last_conv_of_new_block(layer.name, src_blocks):
-                layer.set_weights([np.zeros(shape, "float32") for shape in new])
+                layer.set_weights(_zero_function(layer, new))
             continue
         layer.set_weights([_centre(a, b) for a, b in zip(old, new)])
         if any(a.shape != b for a, b in zip(old, new)):
             grown.append(layer.name)
     return fresh, grown
+
+
+def _weights_for(layer, other):
+    """``other``'s weights in ``layer``'s form: a multi-branch layer and a
+    plain one (or two of different expansion) meet through the plain 3x3
+    convolution they compute, which is exact both ways."""
+    both = isinstance(layer, RepConv3x3) and isinstance(other, RepConv3x3)
+    if not (isinstance(layer, RepConv3x3) or isinstance(other, RepConv3x3)) or (both and layer.gain == other.gain):
+        return other.get_weights()
+    if isinstance(other, RepConv3x3):
+        plain = other.folded_weights()
+    elif getattr(other, "kernel_size", None) == (3, 3) and len(other.get_weights()) == 2:
+        plain = other.get_weights()
+    else:
+        return []  # nothing that pairs: the layer starts fresh
+    return layer.unfolded_weights(*plain) if isinstance(layer, RepConv3x3) else plain
+
+
+def _zero_function(layer, shapes):
+    """Weights making a new block's last conv output zero (the block then
+    adds nothing): zeros, or for a multi-branch conv the unfolded zero
+    kernel, whose branches still all get gradients."""
+    if not isinstance(layer, RepConv3x3):
+        return [np.zeros(shape, "float32") for shape in shapes]
+    cin = shapes[0][2]  # the expansion's input channels
+    return layer.unfolded_weights(np.zeros((3, 3, cin, layer.filters), np.float32), np.zeros(layer.filters, np.float32))
 
 
 def _block_count(model):
