@@ -11,6 +11,7 @@ every decision that depends on a clock or a signal together (``agree``).
 """
 
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -80,11 +81,16 @@ class Job:
 
         model.train_step = train_step
 
-    def batches(self, sampler, start):
-        """What ``fit`` trains on from ``start``: the sampler's stream (this
-        worker's share), as a distributed dataset under TensorFlow."""
+    def batches(self, sampler, start, count):
+        """What one ``fit`` call trains on: the sampler's batches for steps
+        ``start`` to ``start + count`` (this worker's share), as a distributed
+        dataset under TensorFlow. Exactly ``count``, not an endless stream:
+        TensorFlow runs a generator in tf.data's own thread, and a tf.data
+        iterator garbage-collected while that thread is inside the generator
+        (a teacher's forward pass, say) waits for it with the GIL held, a
+        deadlock; a stream that has ended has no such thread left."""
         if self.strategy is None:
-            return sampler.stream(start)
+            return _take(sampler.stream(start), count)
         import tensorflow as tf
 
         spec = tuple(tf.TensorSpec((None, None, None, c), tf.float32)  # sizes vary with the scale drawn
@@ -95,7 +101,7 @@ class Job:
                 raise SRError(f"TF_CONFIG places this worker at {self.index} of {self.count}, TensorFlow at "
                               f"{ctx.input_pipeline_id} of {ctx.num_input_pipelines}")
             per_replica = ctx.get_per_replica_batch_size(sampler.batch_size)
-            ds = tf.data.Dataset.from_generator(lambda: sampler.stream(start), output_signature=spec)
+            ds = tf.data.Dataset.from_generator(lambda: _take(sampler.stream(start), count), output_signature=spec)
             share = sampler.batch_size // self.count
             return ds if per_replica == share else ds.unbatch().batch(per_replica)  # several local devices
 
@@ -177,6 +183,12 @@ class Job:
     def from_chief(self, value):
         """The chief's ``value`` (a number >= 0) on every worker."""
         return self.agree([value if self.is_chief else 0.0])[0]
+
+
+def _take(stream, count):
+    """The first ``count`` items of ``stream``, as a generator (what Keras's
+    fit accepts; an ``itertools.islice`` it refuses)."""
+    yield from itertools.islice(stream, count)
 
 
 def _leave(message):

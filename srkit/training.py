@@ -248,7 +248,8 @@ class Trainer:
                 bound = cfg.steps if not val_every else min(cfg.steps, (st["step"] // val_every + 1) * val_every)
                 t0 = time.monotonic()
                 with self.job.fit_scope():
-                    self.model.fit(self.job.batches(self.sampler, st["step"]), steps_per_epoch=bound - st["step"],
+                    self.model.fit(self.job.batches(self.sampler, st["step"], bound - st["step"]),
+                                   steps_per_epoch=bound - st["step"],
                                    epochs=1, verbose=0, callbacks=[events], shuffle=False)
                 st["step"] += events.count
                 st["wall_time_s"] += time.monotonic() - t0

@@ -1,6 +1,8 @@
 """Training patches: alignment after augmentation, exactness of the patch
 pre-upscale, determinism, the 'seed' degradation, bad folders."""
 
+import inspect
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -197,3 +199,22 @@ def test_real_degradation_is_refused_for_pre_upsampling_and_unknown_strengths(fo
         PatchSampler(folder, degradation="real", workers=0)
     with pytest.raises(SRError, match="unknown degradation strength"):
         PatchSampler(folder, upsampling="post", degradation="real", strength="max", workers=0)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_one_fit_call_gets_exactly_its_steps_batches(folder, workers):
+    """cluster.Job.batches hands fit the batches of steps start .. start+count
+    and then ends (an endless stream left running in tf.data's thread could
+    deadlock when its iterator is collected): the same batches as the
+    sampler's own, in order."""
+    from srkit.cluster import Job
+
+    s = PatchSampler(folder, [2], patch=24, batch=3, upsampling="post", workers=workers)
+    stream = Job("tensorflow").batches(s, 5, 3)
+    assert inspect.isgenerator(stream)  # what Keras's fit takes (it refuses an itertools.islice)
+    got = list(stream)
+    assert len(got) == 3
+    for k, (x, y) in enumerate(got):
+        ex, ey = s.batch(5 + k)
+        np.testing.assert_array_equal(x, ex)
+        np.testing.assert_array_equal(y, ey)
