@@ -87,8 +87,9 @@ class Job:
         dataset under TensorFlow. Exactly ``count``, not an endless stream:
         TensorFlow runs a generator in tf.data's own thread, and a tf.data
         iterator garbage-collected while that thread is inside the generator
-        (a teacher's forward pass, say) waits for it with the GIL held, a
-        deadlock; a stream that has ended has no such thread left."""
+        (a teacher's forward pass, say) waits for it with the GIL held: a
+        distilling run once sat idle for minutes at a validation, its main
+        thread in that destructor. A stream that has ended leaves no such thread."""
         if self.strategy is None:
             return _take(sampler.stream(start), count)
         import tensorflow as tf
