@@ -12,14 +12,13 @@ path's recipe (docs/performance.md, "int8 and LiteRT").
 """
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from srkit import checkpoints, degradations, exporting, litert, metrics
+from srkit.bench import alternated
 from srkit.inference import Upscaler
 from srkit.io import list_images, load_image
 from srkit.calibration import calibration_patches
@@ -73,13 +72,8 @@ def main():
     print(f"{Path(a.checkpoint).name}: Set5 float32 {ref:.4f} dB")
     for name, engine in engines.items():
         q = Upscaler(model, scale, up, engine=engine)
-        times = {"bf16": [], "int8": []}
-        for _ in range(a.repeats + 1):  # the first round warms up
-            for key, fn in (("bf16", bf16), ("int8", q)):
-                t = time.perf_counter()
-                fn(lr)
-                times[key].append(time.perf_counter() - t)
-        b, i = (statistics.median(times[k][1:]) for k in ("bf16", "int8"))
+        median = alternated({"bf16": bf16, "int8": q}, lr, a.repeats)
+        b, i = median["bf16"], median["int8"]
         psnr = np.mean([metrics.psnr(hr, q(degradations.bicubic_lr(hr, scale))[0], scale) for hr in images])
         print(f"{name}: 1 MP bf16 {b:.3f} s, int8 {i:.3f} s, speed-up {b / i:.2f}x; Set5 drop {ref - psnr:.4f} dB")
 

@@ -12,13 +12,12 @@ activations. Calls alternate between models; medians (docs/training.md,
 """
 
 import argparse
-import statistics
-import time
 
 import keras
 import numpy as np
 
 from srkit import models
+from srkit.bench import alternated
 from srkit.inference import Upscaler, resolve_precision
 from srkit.reparam import ParamFreeAttention
 
@@ -53,20 +52,11 @@ def main(argv=None):
         "SPAN, neither": without(span, silu=True, attention=True),
     }
     lr = np.random.default_rng(0).random((a.size // 2, a.size // 2, 3), np.float32)
-    ups = {name: Upscaler(m, 2, "post", tile=0) for name, m in cases.items()}
-    for up in ups.values():  # trace and warm up
-        up(lr)
-    times = {name: [] for name in ups}
-    for _ in range(a.repeats):
-        for name, up in ups.items():
-            t0 = time.perf_counter()
-            up(lr)
-            times[name].append(time.perf_counter() - t0)
-    ref = statistics.median(times["BALANCED (blocks=32)"])
+    median = alternated({name: Upscaler(m, 2, "post", tile=0) for name, m in cases.items()}, lr, a.repeats)
+    ref = median["BALANCED (blocks=32)"]
     print(f"x2, {a.size}x{a.size} output, {precision}, medians of {a.repeats}")
     print("| Model | s | vs BALANCED (blocks=32) |\n|---|---|---|")
-    for name, ts in times.items():
-        s = statistics.median(ts)
+    for name, s in median.items():
         print(f"| {name} | {s:.3f} | {ref / s:.1f}x |")
 
 

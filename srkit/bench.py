@@ -147,6 +147,19 @@ def paths(model, model_bf16=None, litert_too=False):
     return out
 
 
+def alternated(fns, arg, repeats):
+    """{name: median seconds} of each callable in ``fns`` on ``arg``, called
+    in turn within each of ``repeats`` rounds (after one warm-up round), so
+    their ratios compare the same moments of this machine."""
+    times = {name: [] for name in fns}
+    for _ in range(repeats + 1):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn(arg)
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts[1:]) for name, ts in times.items()}
+
+
 def _int8_rows(model, scale, upsampling, sizes, repeats, rows):
     """Rows of output.py's int8 path (``--precision int8``: the LiteRT int8
     model of this model), timed alternately with the path of ``rows`` so
@@ -159,14 +172,9 @@ def _int8_rows(model, scale, upsampling, sizes, repeats, rows):
     for row in rows:
         side = row["out_size"]
         lr = np.random.default_rng(0).integers(0, 256, (side // scale, side // scale, 3), dtype=np.uint8)
-        ref, q = row["upscaler"], Upscaler(model, scale, upsampling, engine=engine)
-        times = {"ref": [], "int8": []}
-        for _ in range(repeats + 1):  # the first round warms both up
-            for key, fn in (("ref", ref), ("int8", q)):
-                t = time.perf_counter()
-                fn(lr)
-                times[key].append(time.perf_counter() - t)
-        ref_s, secs = statistics.median(times["ref"][1:]), statistics.median(times["int8"][1:])
+        median = alternated({"ref": row["upscaler"], "int8": Upscaler(model, scale, upsampling, engine=engine)},
+                            lr, repeats)
+        ref_s, secs = median["ref"], median["int8"]
         mpix = (side // scale * scale) ** 2 / 1e6
         out.append({**{k: v for k, v in row.items() if k != "upscaler"}, "precision": "int8", "seconds": secs,
                     "rss_mb": None,
