@@ -99,15 +99,13 @@ def build(name, precision=None, **kwargs):
 
 
 def deployed(name, model, args):
-    """(model, args) of the inference form: a model built with its builder's
-    ``training_args`` (or ``reparam=True``, which FAST and BALANCED accept)
+    """(model, args) of the inference form: a model built with
+    ``reparam=True`` (SPAN's training form, FAST's and BALANCED's on request)
     folded into the plain form (same function, plain convolutions only, see
     ``reparam``), anything else as given."""
-    builder = get_builder(name)
-    foldable = set(builder.training_args) | {"reparam"}  # FAST/BALANCED take reparam=True on request
-    if not any(args.get(k) for k in foldable):
+    if not args.get("reparam"):
         return model, dict(args)
-    plain = {k: v for k, v in args.items() if k not in foldable}
+    plain = {k: v for k, v in args.items() if k != "reparam"}
     return fold_into(model, build(name, **plain)), plain
 
 

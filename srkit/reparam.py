@@ -84,9 +84,8 @@ class RepConv3x3(keras.layers.Layer):
         conv_bias[:cout] = bias
         squeeze = np.zeros((1, 1, cout * g, cout), np.float32)
         squeeze[0, 0, :cout] = np.eye(cout)
-        zeros = np.zeros
-        return [expand, zeros(cin * g, np.float32), conv, conv_bias, squeeze, zeros(cout, np.float32),
-                zeros((1, 1, cin, cout), np.float32), zeros(cout, np.float32)]
+        return [expand, np.zeros(cin * g, np.float32), conv, conv_bias, squeeze, np.zeros(cout, np.float32),
+                np.zeros((1, 1, cin, cout), np.float32), np.zeros(cout, np.float32)]
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "gain": self.gain}

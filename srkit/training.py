@@ -246,10 +246,10 @@ class Trainer:
             while not ending:
                 val_every = cfg.val_every if cfg.val_data else 0
                 bound = cfg.steps if not val_every else min(cfg.steps, (st["step"] // val_every + 1) * val_every)
+                chunk = bound - st["step"]
                 t0 = time.monotonic()
                 with self.job.fit_scope():
-                    self.model.fit(self.job.batches(self.sampler, st["step"], bound - st["step"]),
-                                   steps_per_epoch=bound - st["step"],
+                    self.model.fit(self.job.batches(self.sampler, st["step"], chunk), steps_per_epoch=chunk,
                                    epochs=1, verbose=0, callbacks=[events], shuffle=False)
                 st["step"] += events.count
                 st["wall_time_s"] += time.monotonic() - t0

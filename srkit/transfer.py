@@ -30,10 +30,11 @@ def transfer_layers(src, dst):
     old function, so training starts where the smaller network ended. So
     does a deeper residual model (BALANCED 16 -> 24 blocks): the blocks the
     source lacks start with their last conv at zero and add nothing until
-    trained. A plain model and its multi-branch form (``reparam``) start from
-    each other exactly too (``_weights_for``). Returns the names of ``dst``'s layers left as built and of those
-    grown; a model with fewer blocks than the source is refused, since
-    dropping trained blocks changes the function without saying so."""
+    trained. A plain model and its multi-branch form (``reparam``) start
+    from each other exactly too (``_weights_for``). Returns the names of
+    ``dst``'s layers left as built and of those grown; a model with fewer
+    blocks than the source is refused, since dropping trained blocks
+    changes the function without saying so."""
     by_name = {layer.name: layer for layer in src.layers}
     src_blocks, dst_blocks = _block_count(src), _block_count(dst)
     if dst_blocks < src_blocks:
@@ -63,16 +64,13 @@ def _weights_for(layer, other):
     """``other``'s weights in ``layer``'s form: a multi-branch layer and a
     plain one (or two of different expansion) meet through the plain 3x3
     convolution they compute, which is exact both ways."""
-    both = isinstance(layer, RepConv3x3) and isinstance(other, RepConv3x3)
-    if not (isinstance(layer, RepConv3x3) or isinstance(other, RepConv3x3)) or (both and layer.gain == other.gain):
+    multi, multi_src = isinstance(layer, RepConv3x3), isinstance(other, RepConv3x3)
+    if multi == multi_src and (not multi or layer.gain == other.gain):
         return other.get_weights()
-    if isinstance(other, RepConv3x3):
-        plain = other.folded_weights()
-    elif getattr(other, "kernel_size", None) == (3, 3) and len(other.get_weights()) == 2:
-        plain = other.get_weights()
-    else:
-        return []  # nothing that pairs: the layer starts fresh
-    return layer.unfolded_weights(*plain) if isinstance(layer, RepConv3x3) else plain
+    plain = other.folded_weights() if multi_src else other.get_weights()
+    if multi_src or (getattr(other, "kernel_size", None) == (3, 3) and len(plain) == 2):
+        return layer.unfolded_weights(*plain) if multi else plain
+    return []  # nothing that pairs: the layer starts fresh
 
 
 def _zero_function(layer, shapes):
@@ -81,8 +79,8 @@ def _zero_function(layer, shapes):
     kernel, whose branches still all get gradients."""
     if not isinstance(layer, RepConv3x3):
         return [np.zeros(shape, "float32") for shape in shapes]
-    cin = shapes[0][2]  # the expansion's input channels
-    return layer.unfolded_weights(np.zeros((3, 3, cin, layer.filters), np.float32), np.zeros(layer.filters, np.float32))
+    cin, cout = shapes[0][2], layer.filters  # the expansion's input channels, the layer's output
+    return layer.unfolded_weights(np.zeros((3, 3, cin, cout), np.float32), np.zeros(cout, np.float32))
 
 
 def _block_count(model):
