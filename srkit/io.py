@@ -118,6 +118,16 @@ def _pixels(n):
 MULTI_FRAME_FORMATS = ("GIF", "PNG", "TIFF", "WEBP")  # where frames are content (an MPO JPEG's are previews)
 
 
+def _allow_in_pillow(max_pixels):
+    """Keep Pillow's decompression-bomb limit (one process-wide setting) at or above twice ours, so that
+    our own check, with its clearer message, is the one that applies. Only ever raised: lowering it
+    for one call would leak into later reads (a 40-pixel test limit once broke unrelated JPEG reads)
+    and race with reads in other threads."""
+    current = Image.MAX_IMAGE_PIXELS
+    if current is not None and (not max_pixels or 2 * max_pixels > current):
+        Image.MAX_IMAGE_PIXELS = 2 * max_pixels if max_pixels else None
+
+
 def read_picture(path, max_pixels=DEFAULT_MAX_PIXELS):
     """Decode any supported image for upscaling (see Picture): EXIF
     orientation applied; palette, CMYK and other modes converted; greyscale
@@ -133,7 +143,7 @@ def read_picture(path, max_pixels=DEFAULT_MAX_PIXELS):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = 2 * max_pixels if max_pixels else None  # our own check below is the limit
+            _allow_in_pillow(max_pixels)
             with Image.open(path) as im:
                 w, h = im.size
                 if max_pixels and w * h > max_pixels:

@@ -202,7 +202,22 @@ def test_multi_frame_files_are_refused_and_single_frame_gif_is_read(tmp_path, rg
     assert read_picture(tmp_path / "still.gif").pixels.shape == (12, 16, 3)
 
 
-def test_pillows_own_bomb_check_reports_our_limit(tmp_path, rgb):
+def test_pillows_own_bomb_check_reports_our_limit(tmp_path, rgb, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # as low as a caller may have set it
     good = _save(tmp_path, "good.png", Image.fromarray(rgb))  # 192 pixels: over 4 x 40, Pillow refuses at open
     with pytest.raises(SRError, match="good.png: declared size exceeds the limit of 40 pixels .raise it with --max"):
         read_picture(good, max_pixels=40)
+
+
+def test_a_small_limit_does_not_lower_pillows_for_later_reads(tmp_path, rgb, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after the test
+    before = Image.MAX_IMAGE_PIXELS
+    good = _save(tmp_path, "good.png", Image.fromarray(rgb))
+    with pytest.raises(SRError, match=r"declared size 16x12 \(192 pixels\) exceeds the limit of 40 pixels"):
+        read_picture(good, max_pixels=40)
+    assert Image.MAX_IMAGE_PIXELS == before
+    with Image.open(good) as im:  # a plain Pillow read afterwards is not refused
+        assert im.size == (16, 12)
+    read_picture(good, max_pixels=None)
+    assert Image.MAX_IMAGE_PIXELS is None  # no limit asked: Pillow's is lifted, never lowered again
+
