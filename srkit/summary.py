@@ -73,13 +73,15 @@ def weights_table(weights_dir):
         if c.get("degradation") == "real":  # the other LR synthesis, and what its validation averaged
             data += f", real degradation ({(c.get('degradation_settings') or {}).get('strength', '?')})"
         ema = f", EMA {c['weight_average_decay']:g}" if c.get("weight_average_decay") else ""
+        teacher = c.get("distilled_from")
+        distil = f" + distilled from {Path(teacher['path']).name}" if teacher else ""
         val = c["validation"]
         over = f", mean of {'/'.join(val['degrade'])}" if val.get("degrade") else ""
         scored = (f"{val['psnr']:.2f} / {val['ssim']:.4f} (step {val['step']:,}{over})" if val.get("psnr") is not None
                   else "not validated")
         lines.append(
             f"| {path.name} | {label(c['architecture'], c['arguments'])} | {c['parameters']:,} | "
-            f"x{c['scale']} | {_training(c)} | {c['batch']} x {c['patch']}{data} | {c['loss']}{ema} | {origin} | "
+            f"x{c['scale']} | {_training(c)} | {c['batch']} x {c['patch']}{data} | {c['loss']}{distil}{ema} | {origin} | "
             f"{c['wall_time_s'] / 3600:.1f} h | {c['hardware']}, {c['backend']} | "
             f"{scored} |")
     return "\n".join(lines)

@@ -66,6 +66,7 @@ def model_card(model, info, source):
         "wall_time_s": round(float(state.get("wall_time_s", 0.0)), 1), "hardware": meta.get("hardware"),
         "backend": meta.get("backend"),
         "segments": state.get("segments"), "initialised_from": state.get("init_from"),
+        **({"distilled_from": {**state["teacher"], "weight": cfg.get("distill_weight")}} if state.get("teacher") else {}),
         "validation": {"data": meta.get("val_data"), "psnr": meta.get("best_psnr"), "ssim": meta.get("best_ssim"),
                        **({"degrade": cfg["val_degrade"]} if cfg.get("val_degrade", ["clean"]) != ["clean"] else {}),
                        "step": state.get("best_step"),

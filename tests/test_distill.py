@@ -109,6 +109,10 @@ def test_a_run_trains_on_the_teachers_output_and_records_it(data, tmp_path):
     assert meta["config"]["teacher"] == cfg.teacher and meta["config"]["distill_weight"] == 0.5
     assert meta["state"]["teacher"]["sha256"] == distill.record(cfg.teacher, checkpoints.read_info(cfg.teacher))["sha256"]
     assert json.loads((tmp_path / "run" / "config.json").read_text())["teacher"] == cfg.teacher
+    from srkit import trainrun
+    assert trainrun.export(tmp_path / "run", tmp_path / "out.h5", "last") == 0
+    card = json.loads((tmp_path / "out.json").read_text())
+    assert card["distilled_from"]["sha256"] == meta["state"]["teacher"]["sha256"] and card["distilled_from"]["weight"] == 0.5
     resumed = trainconfig.from_args(parser().parse_args(["--resume", str(tmp_path / "run"), "--steps", "3"]), {})
     assert (resumed.teacher, resumed.distill_weight) == (cfg.teacher, 0.5)
     with pytest.raises(SRError, match="--teacher is fixed for a run"):

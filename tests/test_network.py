@@ -30,7 +30,7 @@ def test_weights_table_rows_come_from_the_model_cards(tmp_path):
             "batch": 16, "patch": 96, "loss": "l1", "wall_time_s": 7200.0, "hardware": "cpu", "backend": "jax",
             "precision": "float32", "segments": [{"from_step": 0, "precision": "float32"}],
             "validation": {"psnr": 37.123, "ssim": 0.95678, "step": 400}}
-    tuned = {**base, "weight_average_decay": 0.999,
+    tuned = {**base, "weight_average_decay": 0.999, "distilled_from": {"path": "weights/BALANCED_x2.h5", "weight": 1.0},
              "training_data": {"images": 490, "rescale": [0.9, 0.8, 0.7, 0.6]},
              "initialised_from": {"path": "runs/FAST_x2/last.h5", "scale": 2, "step": 34133},
              "validation": {"psnr": None, "ssim": None, "step": None}}
@@ -46,7 +46,7 @@ def test_weights_table_rows_come_from_the_model_cards(tmp_path):
     rows = weights_table(tmp_path).splitlines()[2:]
     assert rows[0] == ("| A.h5 | FAST | 1,234 | x2 | 500 float32 | 16 x 96 | l1 | scratch | 2.0 h | cpu, jax | "
                        "37.12 / 0.9568 (step 400) |")
-    assert ("| 16 x 96, rescale 0.9/0.8/0.7/0.6 | l1, EMA 0.999 | FAST_x2/last.h5 (x2, step 34,133) |" in rows[1]
+    assert ("| 16 x 96, rescale 0.9/0.8/0.7/0.6 | l1 + distilled from BALANCED_x2.h5, EMA 0.999 | FAST_x2/last.h5 (x2, step 34,133) |" in rows[1]
             and rows[1].endswith("| not validated |"))
     assert "| FAST (blocks=32) |" in rows[2] and "| BALANCED_x2.h5 (blocks=24, x2, step 3,500) |" in rows[2]
     assert "| 16 x 96, real degradation (medium) |" in rows[3]
