@@ -62,7 +62,23 @@ def ssim_l1(y_true, y_pred):
     return 0.84 * (1.0 - ssim(y_true, y_pred)) + 0.16 * l1(y_true, y_pred)
 
 
-LOSSES = {"l1": l1, "mse": mse, "ssim_l1": ssim_l1}
+# RGB differences -> BT.601 (Y, Cb, Cr) differences, the luma row as metrics.rgb_to_y (offsets cancel)
+_YCC = np.array([[65.481, -37.797, 112.0], [128.553, -74.203, -93.786], [24.966, 112.0, -18.214]], "float32") / 255.0
+CHROMA_WEIGHT = 0.1
+
+
+def l1_luma(y_true, y_pred):
+    """L1 on luma, which the benchmarks score, plus CHROMA_WEIGHT times L1 on
+    Cb and Cr (a weighted mean over the three), so colours stay anchored while
+    the model spends itself on luma: for inputs whose chroma a codec has
+    already thrown away, where plain L1 asks for detail that cannot return."""
+    y_true, y_pred = _f32(y_true, y_pred)
+    d = ops.abs(ops.matmul(y_true - y_pred, _YCC))
+    w = np.array([1.0, CHROMA_WEIGHT, CHROMA_WEIGHT], "float32")
+    return ops.mean(ops.sum(d * w, axis=-1), axis=(1, 2)) / float(w.sum())
+
+
+LOSSES = {"l1": l1, "mse": mse, "ssim_l1": ssim_l1, "l1_luma": l1_luma}
 
 
 def get(name):

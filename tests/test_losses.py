@@ -21,6 +21,27 @@ def test_l1_mse_values_per_sample():
     assert keras.ops.convert_to_numpy(losses.ssim_l1(a, b)).shape == (2,)
 
 
+def test_l1_luma_scores_luma_as_the_metric_and_chroma_at_its_weight():
+    rng = np.random.default_rng(3)
+    a, b = rng.random((2, 2, 9, 10, 3), dtype=np.float32)
+    w = losses.CHROMA_WEIGHT
+    dy = np.abs(metrics.rgb_to_y(a * 255) - metrics.rgb_to_y(b * 255)) / 255.0  # the metric's luma, in [0, 1] units
+    cb = np.abs((a - b) @ np.array([-37.797, -74.203, 112.0])) / 255.0
+    cr = np.abs((a - b) @ np.array([112.0, -93.786, -18.214])) / 255.0
+    expected = ((dy + w * cb + w * cr) / (1 + 2 * w)).mean(axis=(1, 2))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(losses.l1_luma(a, b)), expected, rtol=1e-5)
+    grey = np.full((1, 4, 4, 3), 0.1, np.float32)  # the same luma shift costs 1 / (1 + 2w) per unit ...
+    luma = _np(losses.l1_luma(np.zeros_like(grey), grey))
+    assert luma == pytest.approx(0.1 * (65.481 + 128.553 + 24.966) / 255 / (1 + 2 * w), rel=1e-5)
+    no_luma = np.array([0.1, -0.1 * 65.481 / 128.553, 0.0], np.float32)  # ... a chroma-only change w times its chroma
+    assert abs(float(metrics.rgb_to_y(no_luma * 255) - 16.0)) < 1e-4
+    cb = abs(no_luma @ np.array([-37.797, -74.203, 112.0])) / 255
+    cr = abs(no_luma @ np.array([112.0, -93.786, -18.214])) / 255
+    shifted = np.broadcast_to(no_luma, grey.shape).astype(np.float32)
+    assert _np(losses.l1_luma(np.zeros_like(grey), shifted)) == pytest.approx(w * (cb + cr) / (1 + 2 * w), rel=1e-4)
+    assert losses.get("l1_luma") is losses.l1_luma
+
+
 def test_ssim_loss_matches_the_metric():
     rng = np.random.default_rng(0)
     a = rng.random((1, 24, 20, 1)).astype(np.float32)

@@ -51,7 +51,8 @@ def parser():
     g.add_argument("--steps", type=count(), default=None, help=f"total training steps (default {D.steps})")
     g.add_argument("--epochs", type=count(), help="with --steps-per-epoch: steps = epochs x steps-per-epoch")
     g.add_argument("--steps-per-epoch", type=count())
-    g.add_argument("--loss", default=D.loss, help="l1, mse or ssim_l1 (0.84 (1 - SSIM) + 0.16 L1)")
+    g.add_argument("--loss", default=D.loss, help="l1, mse, ssim_l1 (0.84 (1 - SSIM) + 0.16 L1) or l1_luma (L1 on "
+                   "BT.601 luma + 0.1 x L1 on chroma)")
     g.add_argument("--lr", type=NON_NEGATIVE, default=None,
                    help=f"base learning rate (default {D.lr:g}); with --resume, restarts the LR at this value")
     g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=D.schedule)
