@@ -62,9 +62,11 @@ def ssim_l1(y_true, y_pred):
     return 0.84 * (1.0 - ssim(y_true, y_pred)) + 0.16 * l1(y_true, y_pred)
 
 
-# RGB differences -> BT.601 (Y, Cb, Cr) differences, the luma row as metrics.rgb_to_y (offsets cancel)
-_YCC = np.array([[65.481, -37.797, 112.0], [128.553, -74.203, -93.786], [24.966, 112.0, -18.214]], "float32") / 255.0
 CHROMA_WEIGHT = 0.1
+# RGB differences -> BT.601 (Y, Cb, Cr) differences (the luma row as metrics.rgb_to_y; offsets cancel), each
+# column scaled by its share of the weighted mean (weights are positive, so they pass through the abs)
+_YCC = (np.array([[65.481, -37.797, 112.0], [128.553, -74.203, -93.786], [24.966, 112.0, -18.214]]) / 255.0
+        * np.array([1.0, CHROMA_WEIGHT, CHROMA_WEIGHT]) / (1.0 + 2.0 * CHROMA_WEIGHT)).astype("float32")
 
 
 def l1_luma(y_true, y_pred):
@@ -73,9 +75,7 @@ def l1_luma(y_true, y_pred):
     the model spends itself on luma: for inputs whose chroma a codec has
     already thrown away, where plain L1 asks for detail that cannot return."""
     y_true, y_pred = _f32(y_true, y_pred)
-    d = ops.abs(ops.matmul(y_true - y_pred, _YCC))
-    w = np.array([1.0, CHROMA_WEIGHT, CHROMA_WEIGHT], "float32")
-    return ops.mean(ops.sum(d * w, axis=-1), axis=(1, 2)) / float(w.sum())
+    return ops.mean(ops.sum(ops.abs(ops.matmul(y_true - y_pred, _YCC)), axis=-1), axis=(1, 2))
 
 
 LOSSES = {"l1": l1, "mse": mse, "ssim_l1": ssim_l1, "l1_luma": l1_luma}

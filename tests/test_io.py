@@ -220,4 +220,3 @@ def test_a_small_limit_does_not_lower_pillows_for_later_reads(tmp_path, rgb, mon
         assert im.size == (16, 12)
     read_picture(good, max_pixels=None)
     assert Image.MAX_IMAGE_PIXELS is None  # no limit asked: Pillow's is lifted, never lowered again
-
