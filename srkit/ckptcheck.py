@@ -13,7 +13,7 @@ from .errors import SRError
 
 # Arguments that give a layer's width or kernel size: each must appear as a dimension of some stored array
 # (a huge value would allocate huge weights). Layer counts (depth, blocks) are checked by the array count.
-WIDTH_ARGS = ("filters", "channels", "kernels", "phase")
+WIDTH_ARGS = ("filters", "channels", "kernels")
 
 
 def check(path, info, shapes):

@@ -28,12 +28,8 @@ MARGIN = 3
 SEED_INTERPOLATIONS = ("bilinear", "bicubic", "area", "lanczos")
 DEGRADATIONS = ("bicubic", "seed", "real")
 # LR pixels of context degraded around a 'real' patch and cropped away: the
-# blur kernels and resize filters of realdeg reach about ten LR pixels. A
-# multiple of 16, so the patch keeps the JPEG block grid (8x8, 16x16 for 4:2:0
-# chroma) of the degraded window anchored at its own top-left corner, as a
-# whole JPEG image has it (what models.GridPhase tells a network); a square
-# patch whose side is a multiple of 16 keeps it through the flips too.
-REAL_MARGIN = 16
+# blur kernels and resize filters of realdeg reach about ten LR pixels.
+REAL_MARGIN = 12
 
 
 def dihedral(img, k):
@@ -151,7 +147,7 @@ class PatchSampler:
         elif self.degradation == "real":
             lp = self.patch // scale
             h, w = shape[0] // scale, shape[1] // scale  # LR-pixel grid of the image
-            m = max(0, min(REAL_MARGIN, (min(h, w) - lp) // 2)) // 16 * 16
+            m = max(0, min(REAL_MARGIN, (min(h, w) - lp) // 2))
             side = lp + 2 * m
             draws = (int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1)), m)
         else:

@@ -156,32 +156,3 @@ class NarrowConv2D(keras.layers.Conv2D):
         # zero padding of the partial sums equals zero padding of the input (no bias inside)
         partial = ops.conv(inputs, columns, padding="same")
         return ops.conv(partial, ops.convert_to_tensor(taps.reshape(1, kw, kw * cout, cout)), padding="same")
-
-
-@keras.saving.register_keras_serializable(package="srkit")
-class GridPhase(keras.layers.Layer):
-    """Append where each pixel sits in a ``period``-pixel grid anchored at the
-    top-left corner: one-hot channels of (row mod period) and (column mod
-    period). JPEG quantises 8x8 blocks (16x16 for 4:2:0 chroma) aligned to
-    the image origin, so its error depends on that phase, which a
-    translation-equivariant network cannot see far from the borders. Inputs
-    must keep the image's origin: tiles start at multiples of the period."""
-
-    def __init__(self, period=16, **kwargs):
-        super().__init__(**kwargs)
-        self.period = int(period)
-
-    def call(self, x):
-        shape = ops.shape(x)
-        n, h, w, p = shape[0], shape[1], shape[2], self.period
-        rows = ops.one_hot(ops.mod(ops.arange(h), p), p, dtype=x.dtype)  # (h, p)
-        cols = ops.one_hot(ops.mod(ops.arange(w), p), p, dtype=x.dtype)  # (w, p)
-        rows = ops.broadcast_to(ops.reshape(rows, (1, h, 1, p)), (n, h, w, p))
-        cols = ops.broadcast_to(ops.reshape(cols, (1, 1, w, p)), (n, h, w, p))
-        return ops.concatenate([x, rows, cols], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (input_shape[-1] + 2 * self.period,)
-
-    def get_config(self):
-        return {**super().get_config(), "period": self.period}

@@ -18,7 +18,7 @@ import keras
 from keras import layers
 
 from .errors import SRError
-from .layers import DepthToSpace, GridPhase, NarrowConv2D, NearestUpsample, Scale
+from .layers import DepthToSpace, NarrowConv2D, NearestUpsample, Scale
 from .reparam import ParamFreeAttention, RepConv3x3, fold_into
 
 MODELS = {}  # canonical name -> builder function
@@ -218,7 +218,7 @@ def _post_arrays(blocks, scale, reparam=False, **a):
     return _convs(2 + 2 * blocks) * (4 if reparam else 1) + _convs(2 if scale == 4 else 1)
 
 
-def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False, gain=2, phase=None):
+def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False, gain=2):
     """EDSR-style body at LR resolution (residual blocks without batch norm,
     long skip), sub-pixel upsampler, plus the nearest-neighbour enlarged
     input as anchor, so the network learns only the residual detail.
@@ -232,7 +232,7 @@ def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False
         return t if activation is None else layers.Activation(activation, name=f"{name}_act")(t)
 
     inputs = keras.Input((None, None, channels), name="lr")
-    first = conv3(GridPhase(phase, name="grid_phase")(inputs) if phase else inputs, "conv_in")
+    first = conv3(inputs, "conv_in")
     x = first
     for i in range(blocks):
         y = conv3(x, f"block{i}_conv1", "relu")
@@ -257,10 +257,10 @@ def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0, reparam=False
 
 
 @register("BALANCED", upsampling="post", arrays=_post_arrays, residual_blocks=True)
-def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0, reparam=False, gain=2, phase=None):
+def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0, reparam=False, gain=2):
     """EDSR-baseline-sized post-upsampling model: 16 residual blocks of 64
     filters at LR resolution (1.23M parameters at x2); ``reparam`` as FAST's."""
-    return _post_model("BALANCED", scale, channels, filters, blocks, res_scale, reparam, gain, phase)
+    return _post_model("BALANCED", scale, channels, filters, blocks, res_scale, reparam, gain)
 
 
 def _span_arrays(blocks=6, reparam=False, **a):

@@ -12,7 +12,7 @@ from .models import get_builder
 from .reparam import RepConv3x3
 
 # builder arguments --init-from may change: transfer_layers handles the upsampler and grown kernels
-GROWABLE = ("scale", "kernels", "reparam", "gain", "phase")
+GROWABLE = ("scale", "kernels", "reparam", "gain")
 _BLOCK_CONV = re.compile(r"block(\d+)_conv(\d+)$")
 
 
@@ -98,7 +98,7 @@ def _embeds(small, big):
     no larger and of the same parity."""
     if small == big:
         return True
-    return (len(small) == len(big) == 4 and small[3] == big[3] and small[2] <= big[2]
+    return (len(small) == len(big) == 4 and small[2:] == big[2:]
             and all(s <= b and (b - s) % 2 == 0 for s, b in zip(small[:2], big[:2])))
 
 
@@ -107,5 +107,5 @@ def _centre(weights, shape):
         return weights
     out = np.zeros(shape, weights.dtype)
     top, left = (shape[0] - weights.shape[0]) // 2, (shape[1] - weights.shape[1]) // 2
-    out[top:top + weights.shape[0], left:left + weights.shape[1], :weights.shape[2]] = weights
+    out[top:top + weights.shape[0], left:left + weights.shape[1]] = weights
     return out
