@@ -10,7 +10,9 @@ pixels between patches, and the page cache (not the process) keeps hot files.
 An entry's name is made of a hash of the source's resolved path, a hash of
 its size and modification time (and of ``VERSION``), and the copy's factor:
 a changed file gets new entries and its old ones are removed, an added file is
-decoded, a removed one is no longer listed, so nothing stale is read. Entries
+decoded, a removed one is no longer listed, so nothing stale is read. Each
+source's path is recorded beside its entries (``<hash>.src``), so ``prune``
+can free the entries of files deleted or changed since. Entries
 are written atomically (``safewrite``), so a killed run leaves none half
 written; one whose length disagrees with its header is made again.
 """
@@ -25,7 +27,7 @@ import numpy as np
 from . import degradations, paths
 from .errors import SRError
 from .io import load_image
-from .safewrite import atomic_path, remove_stale_temp_files
+from .safewrite import atomic_path, remove_stale_temp_files, write_file
 
 VERSION = 1  # part of every entry's name: bump when decoding or the file layout changes
 
@@ -37,6 +39,11 @@ def default_dir():
 
 def _hash(text):
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _state(st):
+    """The part of an entry's name that changes with its source file."""
+    return _hash(f"{st.st_size}:{st.st_mtime_ns}:{VERSION}")[:12]
 
 
 class Entry:
@@ -124,12 +131,13 @@ class ImageCache:
             st = os.stat(path)
         except OSError as exc:
             return f"{path}: cannot read ({exc.strerror or exc})", None
-        source = _hash(str(Path(path).resolve()))[:20]
-        state = _hash(f"{st.st_size}:{st.st_mtime_ns}:{VERSION}")[:12]
+        resolved = str(Path(path).resolve())
+        source, state = _hash(resolved)[:20], _state(st)
         for stale in self.by_source.get(source, ()):
             if stale.split("-")[1] != state:  # the source changed since: never read again
                 (self.folder / stale).unlink(missing_ok=True)
         names = [self.folder / f"{source}-{state}-{tag}.npy" for tag in ["1", *(f"r{f!r}" for f in factors)]]
+        self._record(source, resolved)
         img, found = None, []
         for k, name in enumerate(names):
             entry = _open(name)
@@ -147,6 +155,16 @@ class ImageCache:
                 return f"{path}: {entry.shape[1]}x{entry.shape[0]} is smaller than a {min_side} patch", None
         return None, found
 
+    def _record(self, source, resolved):
+        """Write which file ``source`` is (for ``prune``), also for entries an
+        older srkit made; best effort, since a read-only cache still serves."""
+        record = self.folder / f"{source}.src"
+        if not record.exists():
+            try:
+                write_file(record, resolved.encode(), "image cache record")
+            except SRError:
+                pass
+
     @staticmethod
     def _decode(path):
         """(H, W, 3) uint8 (grey repeated), or the error message."""
@@ -155,3 +173,40 @@ class ImageCache:
         except SRError as exc:
             return str(exc)
         return np.repeat(img[..., None], 3, 2) if img.ndim == 2 else img
+
+
+def prune(folder=None):
+    """Remove the entries of ``folder`` (``default_dir()`` when None) that no
+    run can read again: those whose recorded source file was deleted or has
+    changed since. It is a cache: a removed entry is decoded again if its
+    file is used again. Entries whose source was never recorded (made by an
+    older srkit and not used since) are kept, since a running training may
+    read them. Returns (entries removed, bytes freed, entries kept, of which
+    unrecorded)."""
+    cache = ImageCache(folder)
+    removed = freed = kept = unrecorded = 0
+    for source in sorted(set(cache.by_source) | {p.stem for p in cache.folder.glob("*.src")}):
+        record = cache.folder / f"{source}.src"
+        names = cache.by_source.get(source, ())
+        try:
+            path = record.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            kept, unrecorded = kept + len(names), unrecorded + len(names)
+            continue
+        try:
+            state = _state(os.stat(path))
+        except (OSError, ValueError):  # the file is gone
+            state = None
+        for name in names:
+            if name.split("-")[1] == state:
+                kept += 1
+                continue
+            try:
+                size = (cache.folder / name).stat().st_size
+                (cache.folder / name).unlink()
+            except FileNotFoundError:
+                continue
+            removed, freed = removed + 1, freed + size
+        if state is None:
+            record.unlink(missing_ok=True)
+    return removed, freed, kept, unrecorded

@@ -16,6 +16,10 @@ from srkit.data import PatchSampler
 from srkit.imagecache import ImageCache
 
 
+def npy(folder):
+    return sorted(p.name for p in folder.glob("*.npy"))
+
+
 def sampler(folder, cache, **kw):
     return PatchSampler(folder, [2], patch=24, batch=4, seed=1, workers=0, cache_dir=cache, log=lambda m: None, **kw)
 
@@ -44,7 +48,7 @@ def test_changed_added_and_removed_files_are_never_read_stale(tmp_path):
     Image.fromarray(random_image(40, 40, seed=1)).save(d / "a.png")
     Image.fromarray(random_image(40, 40, seed=2)).save(d / "b.png")
     s = sampler(d, cache)
-    assert len(os.listdir(cache)) == 2
+    assert len(npy(cache)) == 2
     Image.fromarray(random_image(40, 40, seed=3)).save(d / "a.png")  # same size and name, new pixels
     os.utime(d / "a.png", ns=(1, 1))  # and a new modification time
     (d / "b.png").unlink()
@@ -52,7 +56,34 @@ def test_changed_added_and_removed_files_are_never_read_stale(tmp_path):
     s = sampler(d, cache)
     assert [e.shape for e in s.entries] == [(40, 40, 3), (30, 32, 3)]
     np.testing.assert_array_equal(s.image(0), random_image(40, 40, seed=3))
-    assert len(os.listdir(cache)) == 3  # a's new entry (its old one removed), b's (left, never read), c's
+    assert len(npy(cache)) == 3  # a's new entry (its old one removed), b's (left, never read), c's
+
+
+def test_prune_frees_the_entries_of_deleted_and_changed_files_only(tmp_path, capsys):
+    from srkit.cli.train import main
+
+    d, cache = tmp_path / "d", tmp_path / "c"
+    d.mkdir()
+    for name, seed in (("a", 1), ("b", 2), ("c", 3)):
+        Image.fromarray(random_image(40, 40, seed=seed)).save(d / f"{name}.png")
+    ImageCache(cache).entries(d / "c.png", (0.5,))  # c has a rescaled copy too
+    sampler(d, cache)
+    assert len(npy(cache)) == 4 and len(list(cache.glob("*.src"))) == 3
+    (d / "b.png").unlink()
+    Image.fromarray(random_image(40, 40, seed=4)).save(d / "c.png")
+    os.utime(d / "c.png", ns=(1, 1))  # changed: both of its entries are stale
+    unrecorded = cache / "0123456789abcdef0123-000000000000-1.npy"  # as an older srkit made them: no record
+    unrecorded.write_bytes(b"x" * 10)
+    a_entry = os.path.basename(ImageCache(cache).entries(d / "a.png")[1][0].path)
+    main(["--prune-cache", "--cache-dir", str(cache)])
+    out = capsys.readouterr().out
+    assert "removed 3 entries" in out and "kept 2 (1 of them made by an older srkit" in out
+    assert npy(cache) == sorted([a_entry, unrecorded.name])
+    assert len(list(cache.glob("*.src"))) == 2  # b's record went with its file; c's stays (the file exists)
+    main(["--prune-cache", "--cache-dir", str(cache)])
+    assert "removed 0 entries" in capsys.readouterr().out
+    s = sampler(d, cache)  # c is decoded again, the pixels of its new version
+    np.testing.assert_array_equal(s.image(1), random_image(40, 40, seed=4))
 
 
 def test_a_damaged_entry_is_made_again(tmp_path):

@@ -5,6 +5,7 @@
   python train.py --export runs/VDSR_x2_20261127-101500 --to weights/VDSR_x2.h5
   python train.py --plot runs/VDSR_x2_20261127-101500             # curves into md_images/
   python train.py --benchmark --data DIR                           # steps/s per model
+  python train.py --prune-cache                                    # free cache entries of deleted images
 
 Ctrl-C or SIGTERM saves last.h5 before exiting. Set KERAS_BACKEND=jax to train on JAX.
 One worker of a multi-worker job: TF_CONFIG=... python train.py ..., or on JAX
@@ -26,6 +27,8 @@ def parser():
     mode.add_argument("--export", metavar="RUN", help="copy RUN's best.h5 (weights only) into weights/")
     mode.add_argument("--plot", metavar="RUN", help="write RUN's loss / val PSNR curves into md_images/")
     mode.add_argument("--benchmark", action="store_true", help="measure steps/s and data throughput")
+    mode.add_argument("--prune-cache", action="store_true", help="free the image cache (--cache-dir) of entries "
+                      "whose image files were deleted or changed since")
     g = p.add_argument_group("model and data")
     g.add_argument("--model", default=None, help=f"registered model name (default {D.model})")
     g.add_argument("--model-args", default="{}", help='builder arguments as JSON, e.g. \'{"depth": 10}\'')
@@ -116,6 +119,14 @@ def main(argv=None):
         return trainrun.export(a.export, a.to, a.which)
     if a.plot:
         return trainrun.plot(a.plot)
+    if a.prune_cache:
+        from ..imagecache import default_dir, prune
+
+        removed, freed, kept, unrecorded = prune(a.cache_dir)
+        older = f" ({unrecorded} of them made by an older srkit and not used since)" if unrecorded else ""
+        print(f"image cache {a.cache_dir or default_dir()}: removed {removed} entries of deleted or changed images "
+              f"({freed / 1e6:.1f} MB), kept {kept}{older}")
+        return None
     try:
         model_args = json.loads(a.model_args)
     except json.JSONDecodeError as exc:
