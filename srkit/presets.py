@@ -18,6 +18,8 @@ from .paths import shipped
 PRESETS = {
     "srcnn_x2": ("SRCNN_x2", "SRCNN, the classic three-layer baseline"),
     "vdsr_x2": ("VDSR_x2", "VDSR, 20 layers on the bicubic-enlarged image"),
+    "small_x2": ("SMALL_x2", "the original project's SMALL (blocks joined by Concatenate)"),
+    "large_x2": ("LARGE_x2", "the original project's LARGE, 12 of its 24 blocks trained so far; slow"),
     "fast_x2": ("FAST_x2", "fastest model, for large images"),
     "fast_x3": ("FAST_x3", "fastest model, for large images"),
     "fast_x4": ("FAST_x4", "fastest model, for large images"),
