@@ -5,8 +5,12 @@ path's recipe (docs/performance.md, "int8 and LiteRT").
 
   python -m scripts.compare_int8 weights/FAST_x2.h5 --data-root ../shared/datasets
 
-- litert-int8: LiteRT, int8 weights, activations quantized at run time (--precision int8)
-- litert-int8-static: LiteRT full-integer, calibrated on training patches, litert.KEEP_FLOAT float
+- litert-int8: LiteRT, int8 weights, activations quantized at run time (--precision int8 of a
+  checkpoint without int8 ranges)
+- litert-int8-ranges: LiteRT full-integer at int8 ranges set as network.py --int8-ranges sets them
+  (99.99th percentiles over training patches; --precision int8 of a checkpoint with them)
+- litert-int8-static: LiteRT full-integer, min/max-calibrated by the converter on training patches,
+  litert.KEEP_FLOAT float
 - onnx-qdq: ONNX Runtime static QDQ (per-channel, MinMax, the same patches), convolutions only,
   the first and last ones float
 """
@@ -17,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srkit import checkpoints, degradations, exporting, litert, metrics
+from srkit import checkpoints, degradations, exporting, litert, metrics, quantize
 from srkit.bench import alternated
 from srkit.inference import Upscaler
 from srkit.io import list_images, load_image
@@ -62,7 +66,10 @@ def main():
     patches = calibration_patches(scale, up, folders=[Path(a.data_root) / "train"])  # training images only
     bf16 = Upscaler(checkpoints.load(a.checkpoint, precision="bfloat16")[0], scale, up)
     with tempfile.TemporaryDirectory() as tmp:
+        ranged = quantize.calibrate_checkpoint(a.checkpoint, Path(tmp) / "ranged.h5", [Path(a.data_root) / "train"])
+        aware, _ = checkpoints.load(ranged, quantized=True)
         engines = {"litert-int8": litert.runner(litert.convert(model, "int8")),
+                   "litert-int8-ranges": litert.runner(litert.convert(aware, "int8")),
                    "litert-int8-static": litert.runner(litert.convert(model, "int8-static", patches, litert.KEEP_FLOAT)),
                    "onnx-qdq": onnx_qdq(model, patches, Path(tmp))}
     lr = np.random.default_rng(0).integers(0, 256, (1000 // scale, 1000 // scale, 3), dtype=np.uint8)

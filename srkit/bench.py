@@ -163,7 +163,11 @@ def alternated(fns, arg, repeats):
 def _int8_rows(model, scale, upsampling, sizes, repeats, rows):
     """Rows of output.py's int8 path (``--precision int8``: the LiteRT int8
     model of this model), timed alternately with the path of ``rows`` so
-    their ratio ("speedup") compares the same moments of this machine."""
+    their ratio ("speedup") compares the same moments of this machine.
+    ``int8_ranges``: full-integer at a quantization-aware model's ranges,
+    else activations quantized per call."""
+    from . import qat
+
     from . import litert, quantize
     from .inference import Upscaler
 
@@ -177,11 +181,27 @@ def _int8_rows(model, scale, upsampling, sizes, repeats, rows):
         ref_s, secs = median["ref"], median["int8"]
         mpix = (side // scale * scale) ** 2 / 1e6
         out.append({**{k: v for k, v in row.items() if k != "upscaler"}, "precision": "int8", "seconds": secs,
+                    "int8_ranges": bool(qat.fake_quants(model)),
                     "rss_mb": None,
                     "mpix_per_s": mpix / secs, "gflops": row["gflop_per_mpix"] * mpix / secs,
                     "local_peak_gflops": None, "local_peak_ratio": None, "paired_seconds": ref_s,
                     "paired_precision": row["precision"], "speedup": ref_s / secs})
     return out
+
+
+def _quantization_aware(name, args, model):
+    """The ``fake_quant`` form of ``model`` (same weights), its ranges
+    calibrated on a random input: what the int8 path of a quantization-aware
+    checkpoint converts (full-integer; its speed does not depend on the ranges)."""
+    from . import models, qat
+
+    fq = models.build(name, precision="float32", fake_quant=True, **args)
+    for layer in model.layers:
+        if layer.weights:
+            fq.get_layer(layer.name).set_weights(layer.get_weights())
+    qat.calibrate(fq, name, {**args, "fake_quant": True},
+                  [np.random.default_rng(2).random((1, 64, 64, model.input.shape[-1]), dtype=np.float32)])
+    return fq
 
 
 def measure_one(name, scale, sizes, repeats, compare, precision="float32", model_args=None, int8=False):
@@ -194,6 +214,7 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32", model
 
     builder = models.get_builder(name)
     args = dict(model_args or {}, **({"scale": scale} if builder.upsampling == "post" else {}))
+    fake_quant = args.pop("fake_quant", False)  # a quantization-aware model's float paths run its plain network
     model = models.build(name, precision=precision, **args)
     gpm = flop_per_pixel(model, scale, builder.upsampling) / 1e3  # GFLOP per output MP
     probe, local = _local_peak(precision)
@@ -217,7 +238,10 @@ def measure_one(name, scale, sizes, repeats, compare, precision="float32", model
     if int8:
         f32 = models.build(name, precision="float32", **args)
         f32.set_weights(model.get_weights())
-        rows += _int8_rows(f32, scale, builder.upsampling, sizes, repeats, rows)
+        base = list(rows)
+        if fake_quant:  # full-integer, and beside it the per-call kind the plain checkpoint would run
+            rows += _int8_rows(_quantization_aware(name, args, f32), scale, builder.upsampling, sizes, repeats, base)
+        rows += _int8_rows(f32, scale, builder.upsampling, sizes, repeats, base)
     for row in rows:
         row.pop("upscaler", None)
     if compare:  # raw paths on the whole model input at the smallest size, no tiling
@@ -300,10 +324,13 @@ def markdown(peak, results):
     int8 = [r for r in results if r["precision"] == "int8"]
     if int8:
         lines += ["", f"int8 (`--precision int8`, LiteRT) against {precision}, timed alternately in one loop, "
-                  "median seconds:", "", f"| Model | Scale | Output | {precision} s | int8 s | Speed-up |",
-                  "|---|---|---|---|---|---|"]
+                  "median seconds (activations: full-integer at a quantization-aware checkpoint's ranges, "
+                  "or quantized per call):", "",
+                  f"| Model | Scale | Output | Activations | {precision} s | int8 s | Speed-up |",
+                  "|---|---|---|---|---|---|---|"]
         for r in int8:
-            lines.append(f"| {label(r['model'], r.get('args', {}))} | x{r['scale']} | {r['out_size']}² | "
+            kind = "full-integer" if r.get("int8_ranges") else "per call"
+            lines.append(f"| {label(r['model'], r.get('args', {}))} | x{r['scale']} | {r['out_size']}² | {kind} | "
                          f"{r['paired_seconds']:.3f} | {r['seconds']:.3f} | {r['speedup']:.2f}x |")
     compared = [r for r in results if "paths" in r]
     if compared:

@@ -19,12 +19,12 @@ def is_real(info):
 
 def partner(path, weights_dir):
     """The checkpoint in ``weights_dir`` that pairs with ``path``: same
-    architecture, arguments and scale, the other kind of training LR (clean
+    architecture, arguments (of the float network) and scale, the other kind of training LR (clean
     bicubic for a real model, real for a clean one)."""
     info = checkpoints.read_info(path)
     want_real = not is_real(info)
     found = [p for p, i in checkpoints.find(weights_dir, info.model)
-             if i.args == info.args and i.scales == info.scales and is_real(i) == want_real
+             if i.float_args == info.float_args and i.scales == info.scales and is_real(i) == want_real
              and Path(p).resolve() != Path(path).resolve()]
     if not found:
         kind = "real-degradation" if want_real else "clean (bicubic)"
@@ -53,7 +53,7 @@ def load_blend(path, pair, strength, precision="float32"):
     if is_real(a) == is_real(b):
         kind = "real-degradation" if is_real(a) else "clean"
         raise SRError(f"--denoise: {path} and {pair} are both {kind} models; need one clean and one real")
-    if (a.model, a.args, a.scales) != (b.model, b.args, b.scales):
+    if (a.model, a.float_args, a.scales) != (b.model, b.float_args, b.scales):
         raise SRError(f"--denoise: {path} is {a.model}{a.args} x{a.scales} but {pair} is "
                       f"{b.model}{b.args} x{b.scales}; interpolation needs the same architecture")
     (real, real_info), (clean, clean_info) = ((first, a), (second, b)) if is_real(a) else ((second, b), (first, a))

@@ -29,11 +29,13 @@ def training_folders():
                   f"{TrainConfig().data[0]}); set ${CALIBRATION_ENV} to a folder of training images")
 
 
-def calibration_patches(scale, upsampling="post", folders=None, count=48, side=96, seed=0):
+def calibration_patches(scale, upsampling="post", folders=None, count=48, side=None, seed=0):
     """``count`` model inputs made like training inputs: random HR crops of
     training images (never a benchmark set), MATLAB-bicubic downscaled to an
-    LR of ``side`` pixels, float32 in [0, 1], shape (1, side, side, 3);
+    LR of ``side`` pixels (default 96, or at x4 72: an HR crop of 288 pixels,
+    which BSD's 481x321 images hold), float32 in [0, 1], shape (1, side, side, 3);
     bicubic-enlarged back for pre-upsampling models."""
+    side = side or min(96, 288 // scale)
     from .degradations import bicubic_lr, pre_upscale
     from .io import list_images, load_image
 

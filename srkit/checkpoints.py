@@ -49,6 +49,12 @@ class CheckpointInfo:
     def label(self):
         return self.path.stem
 
+    @property
+    def float_args(self):
+        """The arguments of the float network: a quantization-aware file's
+        (``fake_quant``, see ``qat``) without it, as its float paths build it."""
+        return {k: v for k, v in self.args.items() if k != "fake_quant"}
+
 
 def registry_upsampling(name):
     """The registered model ``name``'s upsampling; Keras is imported only here."""
@@ -157,13 +163,16 @@ def read_info(path):
         return _describe(path, f)
 
 
-def load(path, with_optimizer=False, precision="float32"):
+def load(path, with_optimizer=False, precision="float32", quantized=False):
     """Rebuild the model described by ``path`` and load its weights.
 
     Returns ``(model, info)``, or ``(model, info, optimizer_arrays)`` with
     ``with_optimizer`` (``None`` when the file has no optimizer state).
     ``precision="bfloat16"`` builds it to compute in bfloat16 (weights stay
     float32, the image-producing layers too): see ``inference.resolve_precision``.
+    A quantization-aware checkpoint (``fake_quant``, see ``qat``) gives its
+    float network unless ``quantized`` (training, and the int8 conversion,
+    which need its ranges).
     """
     from . import ckptcheck, models
 
@@ -182,6 +191,10 @@ def load(path, with_optimizer=False, precision="float32"):
             f"({len(found)} arrays stored, {len(expected)} expected)"
         )
     model.set_weights(arrays)
+    if info.args.get("fake_quant") and not quantized:
+        from . import qat
+
+        model = qat.plain(model, info.model, info.args, precision=precision)
     return (model, info, opt) if with_optimizer else (model, info)
 
 

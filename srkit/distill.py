@@ -38,8 +38,14 @@ def record(path, info):
 
 
 def check_unchanged(path, stored):
-    """SRError when the teacher file no longer holds what the run was taught by."""
-    if stored and stored.get("sha256") != file_sha256(path):
+    """SRError when the teacher file no longer holds what the run was taught by:
+    another file, unless it is that file with int8 ranges added (``network.py
+    --int8-ranges``: the same weights, so the same teacher)."""
+    if not stored or stored.get("sha256") == file_sha256(path):
+        return
+    from .checkpoints import read_info
+
+    if read_info(path).metadata.get("int8_calibration", {}).get("source_sha256") != stored.get("sha256"):
         raise SRError(f"--teacher {path}: the file changed since this run started (sha256 differs); "
                       "a resumed run must see the same teacher")
 

@@ -156,3 +156,28 @@ class NarrowConv2D(keras.layers.Conv2D):
         # zero padding of the partial sums equals zero padding of the input (no bias inside)
         partial = ops.conv(inputs, columns, padding="same")
         return ops.conv(partial, ops.convert_to_tensor(taps.reshape(1, kw, kw * cout, cout)), padding="same")
+
+
+@keras.saving.register_keras_serializable(package="srkit")
+class FakeQuant(keras.layers.Layer):
+    """Quantization-aware training: rounds its input to the 256 levels of
+    [min, max] (an int8 tensor's per-tensor range) in the forward pass and
+    passes gradients straight through inside the range (and to the range
+    itself, which is trained). ``keras.quantizers.fake_quant_with_min_max_vars``
+    becomes TensorFlow's FakeQuant op, which the LiteRT converter reads as
+    this tensor's int8 range: the full-integer model needs no calibration at
+    conversion. Built with min = max = 0: "not calibrated yet" (``qat``)."""
+
+    def __init__(self, **kwargs):
+        kwargs["dtype"] = "float32"  # the op is float32-only
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        self.range_min = self.add_weight(shape=(), initializer="zeros", name="range_min")
+        self.range_max = self.add_weight(shape=(), initializer="zeros", name="range_max")
+
+    def call(self, x):
+        return keras.quantizers.fake_quant_with_min_max_vars(x, self.range_min, self.range_max, num_bits=8)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

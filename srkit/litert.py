@@ -4,7 +4,8 @@ mobile export (``network.py --litert``) and the engine of the int8 path
 
 Modes: "float32" (the plain network); "int8" (weights int8 with per-channel
 scales, activations quantized at run time by XNNPACK's dynamically quantized
-kernels: no calibration needed, what ``--precision int8`` runs); "int8-static"
+kernels: no calibration needed, what ``--precision int8`` runs; a model with
+``FakeQuant`` layers, see ``qat``, becomes full-integer at their ranges instead); "int8-static"
 (full-integer model calibrated on training patches, for accelerators that need
 fixed activation ranges; the layers named in ``keep_float`` stay float32).
 The graph is NHWC float32 in and out, any height and width; every tensor in it
@@ -147,7 +148,7 @@ def export_checkpoint(checkpoint, path, mode="float32", check_side=48, calibrati
     from . import checkpoints
     from .safewrite import write_file
 
-    model, info = checkpoints.load(checkpoint, precision="float32")
+    model, info = checkpoints.load(checkpoint, precision="float32", quantized=mode == "int8")
     if mode == "int8-static" and calibration is None:
         from .calibration import calibration_patches
 

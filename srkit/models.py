@@ -18,7 +18,7 @@ import keras
 from keras import layers
 
 from .errors import SRError
-from .layers import DepthToSpace, NarrowConv2D, NearestUpsample, Scale
+from .layers import DepthToSpace, FakeQuant, NarrowConv2D, NearestUpsample, Scale
 from .reparam import ParamFreeAttention, RepConv3x3, fold_into
 
 MODELS = {}  # canonical name -> builder function
@@ -212,22 +212,33 @@ def _upsampler(x, scale, filters, channels):
     return x
 
 
-def _post_arrays(blocks, scale, reparam=False, **a):
+def _post_arrays(blocks, scale, reparam=False, fake_quant=False, **a):
     """conv_in, two per block, conv_body (four times the arrays each in the
-    multi-branch form), and one per upsampling stage."""
-    return _convs(2 + 2 * blocks) * (4 if reparam else 1) + _convs(2 if scale == 4 else 1)
+    multi-branch form), and one per upsampling stage; with ``fake_quant`` a
+    range (two scalars) per int8 tensor."""
+    ranges = 2 * (3 * blocks + 3) if fake_quant else 0
+    return _convs(2 + 2 * blocks) * (4 if reparam else 1) + _convs(2 if scale == 4 else 1) + ranges
 
 
-def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False, gain=2):
+def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False, gain=2, fake_quant=False):
     """EDSR-style body at LR resolution (residual blocks without batch norm,
     long skip), sub-pixel upsampler, plus the nearest-neighbour enlarged
     input as anchor, so the network learns only the residual detail.
     ``reparam``: the training form whose body convolutions are multi-branch
     ``RepConv3x3`` of expansion ``gain`` (ECBSR/SPAN-style), same layer
-    names, folded into this plain model by ``deployed``."""
+    names, folded into this plain model by ``deployed``. ``fake_quant``: the
+    quantization-aware form, a ``FakeQuant`` (``NAME_fq``) after every tensor
+    the full-integer int8 model holds in int8 (the body; the first conv, the
+    upsampler and the anchor stay float), see ``qat``."""
+    if fake_quant and (reparam or res_scale != 1):
+        raise ValueError("fake_quant needs the plain form (reparam=False) and res_scale=1")
+
+    def q(t, name):
+        return FakeQuant(name=f"{name}_fq")(t) if fake_quant else t
+
     def conv3(t, name, activation=None):
         if not reparam:
-            return _conv(filters, 3, name, activation)(t)
+            return q(_conv(filters, 3, name, activation)(t), name)
         t = RepConv3x3(filters, gain, name=name)(t)
         return t if activation is None else layers.Activation(activation, name=f"{name}_act")(t)
 
@@ -239,9 +250,9 @@ def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False
         y = conv3(y, f"block{i}_conv2")
         if res_scale != 1:
             y = Scale(res_scale, name=f"block{i}_scale")(y)
-        x = layers.Add(name=f"block{i}_add")([x, y])
+        x = q(layers.Add(name=f"block{i}_add")([x, y]), f"block{i}_add")
     x = conv3(x, "conv_body")
-    x = layers.Add(name="feature_skip")([first, x])
+    x = q(layers.Add(name="feature_skip")([first, x]), "feature_skip")
     x = _upsampler(x, scale, filters, channels)
     anchor = NearestUpsample(scale, name="anchor", dtype="float32")(inputs)
     out = layers.Add(name="global_residual", dtype="float32")([anchor, x])
@@ -249,18 +260,18 @@ def _post_model(name, scale, channels, filters, blocks, res_scale, reparam=False
 
 
 @register("FAST", upsampling="post", arrays=_post_arrays, residual_blocks=True)
-def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0, reparam=False, gain=2):
+def fast(scale=2, channels=3, filters=48, blocks=6, res_scale=1.0, reparam=False, gain=2, fake_quant=False):
     """Compact post-upsampling model for speed: 6 residual blocks of 48
     filters at LR resolution (0.28M parameters at x2); ``reparam`` trains it
     with multi-branch convolutions (see ``_post_model``)."""
-    return _post_model("FAST", scale, channels, filters, blocks, res_scale, reparam, gain)
+    return _post_model("FAST", scale, channels, filters, blocks, res_scale, reparam, gain, fake_quant)
 
 
 @register("BALANCED", upsampling="post", arrays=_post_arrays, residual_blocks=True)
-def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0, reparam=False, gain=2):
+def balanced(scale=2, channels=3, filters=64, blocks=16, res_scale=1.0, reparam=False, gain=2, fake_quant=False):
     """EDSR-baseline-sized post-upsampling model: 16 residual blocks of 64
     filters at LR resolution (1.23M parameters at x2); ``reparam`` as FAST's."""
-    return _post_model("BALANCED", scale, channels, filters, blocks, res_scale, reparam, gain)
+    return _post_model("BALANCED", scale, channels, filters, blocks, res_scale, reparam, gain, fake_quant)
 
 
 def _span_arrays(blocks=6, reparam=False, **a):

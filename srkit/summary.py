@@ -105,7 +105,8 @@ def choice_table(weights_dir, results_jsons, bench_json):
     """"Which model": one row per shipped checkpoint with its Set5/Set14 PSNR
     (from evaluate.py's JSON) beside its measured seconds per output
     megapixel (from bench.py's JSON, same architecture, arguments and scale;
-    int8 from its --int8 rows, "not offered" where the card refuses it)
+    int8 from its --int8 rows of the card's kind, full-integer or per call,
+    "not offered" where the card refuses it)
     and parameters: quality and speed in one place, from the files that hold them."""
     paths = [results_jsons] if isinstance(results_jsons, (str, Path)) else list(results_jsons)
     results = [r for p in reversed(paths) for r in json.loads(Path(p).read_text())["results"]]  # first file wins
@@ -117,11 +118,14 @@ def choice_table(weights_dir, results_jsons, bench_json):
         c = _card(path)
         if not c:
             continue
-        args = {k: v for k, v in c["arguments"].items() if k != "scale"}
+        # the float network's arguments: a quantization-aware checkpoint's float paths run the same network
+        args = {k: v for k, v in c["arguments"].items() if k not in ("scale", "fake_quant")}
         rows = [r for r in bench["results"] if r["model"] == c["architecture"] and r["scale"] == c["scale"]
-                and r["out_size"] == 1000 and {k: v for k, v in (r.get("args") or {}).items() if k != "scale"} == args]
+                and r["out_size"] == 1000
+                and {k: v for k, v in (r.get("args") or {}).items() if k not in ("scale", "fake_quant")} == args]
         secs = [r["seconds"] for r in rows if r.get("precision") != "int8"]
-        int8 = [r["seconds"] for r in rows if r.get("precision") == "int8"]
+        ranges = bool(c["arguments"].get("fake_quant"))  # full-integer int8, else quantized per call
+        int8 = [r["seconds"] for r in rows if r.get("precision") == "int8" and bool(r.get("int8_ranges")) == ranges]
         offered = (c.get("int8") or {}).get("offered", True)
         cells = [f"{psnr[(path.stem, d, c['scale'])]:.2f}" if (path.stem, d, c["scale"]) in psnr else "-"
                  for d in ("Set5", "Set14")]

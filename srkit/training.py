@@ -133,7 +133,7 @@ class Trainer:
         weights, no arrays), or the resumed checkpoint's."""
         if not self.cfg.resume:
             return trainstate.fresh(), None, None
-        saved, info, opt_arrays = checkpoints.load(self.run_dir / "last.h5", with_optimizer=True)
+        saved, info, opt_arrays = checkpoints.load(self.run_dir / "last.h5", with_optimizer=True, quantized=True)
         st = trainstate.read(info.metadata)
         if st["best_psnr"] is not None and not (self.run_dir / "best.h5").exists():
             # e.g. a committed run folder holds only last.h5: best.h5 and its metadata must agree, so the

@@ -6,7 +6,8 @@ loss and given a resumed run's optimizer state."""
 
 import keras
 
-from . import checkpoints, distill, losses, models, trainstate
+from . import checkpoints, distill, losses, models, qat, trainstate
+from .calibration import calibration_patches
 from .errors import SRError
 from .schedules import Schedule
 from .transfer import fixed_args, transfer_layers
@@ -29,7 +30,7 @@ def build(cfg, saved_weights, log):
     model = models.build(cfg.model, **cfg.model_args)
     record = None
     if cfg.init_from and not cfg.resume:  # a resumed run continues from its own weights
-        src, info = checkpoints.load(cfg.init_from)
+        src, info = checkpoints.load(cfg.init_from, quantized=bool(cfg.model_args.get("fake_quant")))
         if info.model != cfg.model or fixed_args(info.model, info.args) != fixed_args(cfg.model, cfg.model_args):
             raise SRError(f"{cfg.init_from}: holds {info.model}{info.args}, not {cfg.model}{dict(cfg.model_args)}")
         if info.args == cfg.model_args:
@@ -41,6 +42,14 @@ def build(cfg, saved_weights, log):
         record = trainstate.init_from_record(cfg.init_from, info)
     if saved_weights is not None:
         model.set_weights(saved_weights)
+    if not qat.calibrated(model):  # a quantization-aware form's new ranges start at the float tensors'
+        scale = cfg.model_args.get("scale", 2)
+        try:
+            patches = calibration_patches(scale, "post", folders=cfg.data)
+        except SRError:  # no image holds calibration's 96-pixel LR patch: the training patch's size then
+            patches = calibration_patches(scale, "post", folders=cfg.data, side=cfg.patch // scale)
+        qat.calibrate(model, cfg.model, cfg.model_args, patches)
+        log(f"int8 ranges calibrated on {len(patches)} training patches")
     return model, record
 
 

@@ -42,7 +42,7 @@ def export(run, to=None, which="best"):
     src = Path(run) / f"{which}.h5"
     info = checkpoints.read_info(src)
     dst = Path(to) if to else ROOT / "weights" / f"{info.model}_x{'_'.join(map(str, info.scales))}.h5"
-    model, info = checkpoints.load(src)
+    model, info = checkpoints.load(src, quantized=True)  # a quantization-aware model keeps its int8 ranges
     model, args = models.deployed(info.model, model, info.args)  # a multi-branch form folds to plain convs
     checkpoints.save(dst, model, name=info.model, args=args, scale=info.scale, metadata=info.metadata)
     card = model_card(model, dataclasses.replace(info, args=args), src)
@@ -53,9 +53,12 @@ def export(run, to=None, which="best"):
 
 def model_card(model, info, source):
     """What a user needs to judge a shipped checkpoint, from its own metadata."""
+    from .layers import FakeQuant  # a quantization-aware model's ranges are not parameters
+
     meta, cfg, state = info.metadata, info.metadata.get("config", {}), info.metadata.get("state", {})
     return {
-        "architecture": info.model, "arguments": info.args, "parameters": int(model.count_params()),
+        "architecture": info.model, "arguments": info.args,
+        "parameters": sum(int(layer.count_params()) for layer in model.layers if not isinstance(layer, FakeQuant)),
         "scale": info.scale, "degradation": meta.get("degradation"),
         **({"degradation_settings": meta["degradation_settings"]} if meta.get("degradation_settings") else {}),
         "training_data": meta.get("data"), "steps": meta.get("step"), "batch": meta.get("batch"),
@@ -66,6 +69,7 @@ def model_card(model, info, source):
         "wall_time_s": round(float(state.get("wall_time_s", 0.0)), 1), "hardware": meta.get("hardware"),
         "backend": meta.get("backend"),
         "segments": state.get("segments"), "initialised_from": state.get("init_from"),
+        **({"int8_calibration": meta["int8_calibration"]} if meta.get("int8_calibration") else {}),
         **({"distilled_from": {**state["teacher"], "weight": cfg.get("distill_weight")}} if state.get("teacher") else {}),
         "validation": {"data": meta.get("val_data"), "psnr": meta.get("best_psnr"), "ssim": meta.get("best_ssim"),
                        **({"degrade": cfg["val_degrade"]} if cfg.get("val_degrade", ["clean"]) != ["clean"] else {}),

@@ -12,7 +12,8 @@ from .models import get_builder
 from .reparam import RepConv3x3
 
 # builder arguments --init-from may change: transfer_layers handles the upsampler and grown kernels
-GROWABLE = ("scale", "kernels", "reparam", "gain")
+# (and a quantization-aware form's new ranges, calibrated by trainmodel.build)
+GROWABLE = ("scale", "kernels", "reparam", "gain", "fake_quant")
 _BLOCK_CONV = re.compile(r"block(\d+)_conv(\d+)$")
 
 

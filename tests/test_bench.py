@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import run_script
-from srkit import bench, exporting, models
+from srkit import bench, exporting, litert, models
 from srkit.inference import resolve_precision
 
 
@@ -84,3 +84,26 @@ def test_layer_timing_script_times_every_output_conv_both_ways_and_each_srcnn_la
     assert f"SRCNN at 48x48, {resolve_precision('auto')}" in r.stdout
     for layer in ("conv_1 (Conv2D)", "conv_2 (Conv2D)", "conv_out (NarrowConv2D) | float32", "whole model"):
         assert layer in r.stdout
+
+
+@pytest.mark.skipif(litert.available() is not None, reason=str(litert.available()))
+def test_a_quantization_aware_variant_times_its_plain_network_and_converts_its_ranges(monkeypatch):
+    """--variant FAST '{"fake_quant": true}': the default path is the float
+    network the checkpoint's float paths run; the int8 row, the full-integer
+    model from its (calibrated) ranges, as --precision int8 runs it."""
+    from srkit import qat
+
+    converted = []
+    real = litert.convert
+    monkeypatch.setattr(litert, "convert", lambda model, *a, **k: converted.append(model) or real(model, *a, **k))
+    args = {"blocks": 1, "filters": 8}
+    rows = bench.measure_one("FAST", 2, [48], 1, False, "float32", {**args, "fake_quant": True}, int8=True)
+    # beside the full-integer row, the per-call kind (what the plain checkpoint would run), for comparison
+    assert [(r["precision"], r.get("int8_ranges")) for r in rows] == [("float32", None), ("int8", True),
+                                                                      ("int8", False)]
+    assert rows[0]["args"]["fake_quant"]
+    assert rows[0]["gflop_per_mpix"] == bench.flop_per_pixel(models.build("FAST", scale=2, **args), 2, "post") / 1e3
+    aware, plain = converted
+    assert len(qat.fake_quants(aware)) == 3 + 3 and qat.calibrated(aware) and not qat.fake_quants(plain)
+    assert "QUANTIZE" in litert.op_names(real(aware, "int8"))  # full-integer: the input is quantized once
+    assert "QUANTIZE" not in litert.op_names(real(plain, "int8"))

@@ -136,6 +136,8 @@ ARRAY_CASES = [
     ("FAST", {"blocks": 2, "scale": 2}), ("FAST", {"blocks": 1, "scale": 3}), ("BALANCED", {"blocks": 3, "scale": 4}),
     ("FAST", {"blocks": 1, "scale": 4, "filters": 8, "reparam": True}),
     ("SPAN", {"blocks": 2, "filters": 8}), ("SPAN", {"blocks": 1, "filters": 8, "scale": 4, "reparam": True}),
+    ("FAST", {"blocks": 2, "scale": 4, "filters": 8, "fake_quant": True}),
+    ("BALANCED", {"blocks": 3, "scale": 2, "filters": 8, "fake_quant": True}),
 ]
 
 

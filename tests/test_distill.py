@@ -90,6 +90,24 @@ def test_the_teacher_must_take_the_students_input(tmp_path):
         distill.check_unchanged(tmp_path / "post.h5", record)
 
 
+def test_a_teacher_given_int8_ranges_is_still_the_same_teacher(tmp_path):
+    from PIL import Image
+
+    from conftest import random_image
+    from srkit import quantize
+
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    Image.fromarray(random_image(200, 200)).save(calib / "c.png")
+    _teacher_file(tmp_path / "t.h5")
+    record = distill.record(tmp_path / "t.h5", checkpoints.read_info(tmp_path / "t.h5"))
+    quantize.calibrate_checkpoint(tmp_path / "t.h5", tmp_path / "t.h5", folders=[calib])  # in place, as shipped
+    distill.check_unchanged(tmp_path / "t.h5", record)  # the same weights: accepted
+    quantize.calibrate_checkpoint(tmp_path / "t.h5", tmp_path / "t.h5", folders=[calib])  # from the ranged file
+    with pytest.raises(SRError, match="changed since this run started"):  # its record names the first, not the run's
+        distill.check_unchanged(tmp_path / "t.h5", record)
+
+
 def test_a_run_trains_on_the_teachers_output_and_records_it(data, tmp_path):
     from srkit import trainconfig, training
     from srkit.cli.train import parser

@@ -78,3 +78,15 @@ def test_choice_table_joins_cards_results_and_bench(tmp_path):
     # int8 from bench.py --int8's rows; "not offered" where the card refuses it
     assert rows[2] == "| F_x4 | FAST (blocks=3) | x4 | 999 | 31.23 | 28.00 | 0.13 | 0.07 |"
     assert rows[3] == "| R_x4 (real photos) | FAST (blocks=3) | x4 | 999 | - | - | 0.13 | not offered |"
+    # a quantization-aware card: the same float network's seconds, the full-integer int8 row
+    aware = {"blocks": 3, "scale": 4, "fake_quant": True}
+    (tmp_path / "F_x4.json").write_text(json.dumps({**card, "arguments": aware}))
+    (tmp_path / "b.json").write_text(json.dumps({"results": [
+        {"model": "FAST", "args": {"blocks": 3, "fake_quant": True}, "scale": 4, "out_size": 1000, "seconds": 0.126},
+        {"model": "FAST", "args": {"blocks": 3, "fake_quant": True}, "scale": 4, "out_size": 1000, "seconds": 0.05,
+         "precision": "int8", "int8_ranges": True},
+        {"model": "FAST", "args": {"blocks": 3, "fake_quant": True}, "scale": 4, "out_size": 1000, "seconds": 0.08,
+         "precision": "int8", "int8_ranges": False}]}))
+    rows = choice_table(tmp_path, tmp_path / "r.json", tmp_path / "b.json").splitlines()
+    assert rows[2] == "| F_x4 | FAST (blocks=3, fake_quant=True) | x4 | 999 | 31.23 | 28.00 | 0.13 | 0.05 |"
+    assert rows[3] == "| R_x4 (real photos) | FAST (blocks=3) | x4 | 999 | - | - | 0.13 | not offered |"

@@ -2,7 +2,8 @@
 backend, gives its card's validation numbers with evaluate.py's code, and
 loses < 0.02 dB on Set5 in bfloat16 (what makes output.py's bfloat16 path
 acceptable); each card says whether int8 is offered, with the Set5 drop that
-decides it (at most quantize.MAX_DROP_DB), re-measured here for FAST_x2."""
+decides it (at most quantize.MAX_DROP_DB), re-measured here for FAST_x2; a
+checkpoint with int8 ranges (full-integer int8) says they come from training images."""
 
 import json
 from pathlib import Path
@@ -48,6 +49,11 @@ def test_card_says_whether_int8_is_offered_and_why(path: Path):
         assert entry["set5_psnr_drop"] <= quantize.MAX_DROP_DB and quantize.refusal(path) is None
     else:
         assert entry["why"] and quantize.refusal(path) == entry["why"]
+    card = json.loads(path.with_suffix(".json").read_text())
+    if checkpoints.read_info(path).args.get("fake_quant"):  # full-integer int8: ranges from training images only
+        calibration = card["int8_calibration"]
+        assert calibration["data"] and not any(b in d for d in calibration["data"] for b in ("Set5", "Set14"))
+        assert card["arguments"]["fake_quant"] and "full-integer" in entry["activations"]
 
 
 @pytest.mark.slow  # one conversion and Set5 twice

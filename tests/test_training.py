@@ -353,6 +353,34 @@ def test_a_deeper_model_grows_from_trained_weights_and_starts_where_they_ended(d
     assert shrink.returncode == 2 and "added, not removed" in shrink.stderr
 
 
+@pytest.mark.slow
+def test_quantization_aware_training_calibrates_resumes_exactly_and_exports_its_ranges(data, tmp_path):
+    base = ["--model", "FAST", "--scale", "2", "--patch", "24", "--batch", "4", "--log-every", "2",
+            "--data", data / "train", "--data-root", data, "--val-data", "Val", "--val-every", "4"]
+    plain = run_script("train.py", *base, "--model-args", '{"blocks": 1, "filters": 8}', "--steps", "2",
+                       "--run-dir", tmp_path / "plain")
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    qat_args = [*base, "--model-args", '{"blocks": 1, "filters": 8, "fake_quant": true}',
+                "--init-from", tmp_path / "plain" / "last.h5", "--lr", "1e-3"]
+    r = run_script("train.py", *qat_args, "--steps", "4", "--run-dir", tmp_path / "full")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "new layers: conv_in_fq, block0_conv1_fq" in r.stderr and "int8 ranges calibrated" in r.stderr
+    r = run_script("train.py", *qat_args, "--steps", "2", "--run-dir", tmp_path / "split")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_script("train.py", "--resume", tmp_path / "split", "--steps", "4")
+    assert r.returncode == 0 and "calibrated" not in r.stderr, r.stderr[-2000:]  # the run's own ranges go on
+    a, _ = checkpoints.load(tmp_path / "full" / "last.h5", quantized=True)
+    b, _ = checkpoints.load(tmp_path / "split" / "last.h5", quantized=True)
+    assert len(a.weights) == len(b.weights) == 10 + 2 * 6  # five convs (weights, bias), six ranges
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(a.get_weights(), b.get_weights())) < 1e-6
+    r = run_script("train.py", "--export", tmp_path / "full", "--to", tmp_path / "w.h5")
+    assert r.returncode == 0, r.stderr[-2000:]
+    shipped, info = checkpoints.load(tmp_path / "w.h5", quantized=True)
+    assert info.args["fake_quant"] and len(shipped.weights) == len(a.weights)
+    card = json.loads((tmp_path / "w.json").read_text())
+    assert card["parameters"] == checkpoints.load(tmp_path / "w.h5")[0].count_params()  # the ranges are not counted
+
+
 def test_ema_validates_and_keeps_the_average_while_training_goes_on_raw(data, tmp_path, monkeypatch):
     import train as train_script
     from srkit import training

@@ -6,7 +6,8 @@ parameter count; `--plot` writes architecture diagrams to md_images/;
 `--onnx weights/FAST_x2.h5 --to fast_x2.onnx` exports a checkpoint to ONNX
 (checked against Keras with ONNX Runtime); `--litert weights/FAST_x2.h5 --to fast_x2.tflite`
 exports it to LiteRT (TFLite) for phones, float32 or int8 (`--mode`), checked against Keras
-with the LiteRT interpreter, every tensor of rank 4 or less.
+with the LiteRT interpreter, every tensor of rank 4 or less; `--int8-ranges weights/FAST_x2.h5 --to
+weights/FAST_x2.h5` adds int8 ranges (from training patches) so `--precision int8` runs it full-integer.
 
 From Python:  import network; model = network.build("VDSR")
 """
@@ -37,9 +38,21 @@ def main(argv=None):
                    help="with --litert: int8 is what --precision int8 runs (int8 weights, activations quantized at "
                         "run time); int8-static is full-integer, calibrated on training patches "
                         "($SRKIT_CALIBRATION_DATA, else train/ under $SR_DATA_ROOT)")
+    p.add_argument("--int8-ranges", metavar="CHECKPOINT", help="instead: write the quantization-aware form of this "
+                   "FAST or BALANCED checkpoint to --to (same weights, plus int8 ranges calibrated on training patches "
+                   "as for --mode int8-static), which --precision int8 runs full-integer")
     p.add_argument("--to", help="with --onnx/--litert: output file (default: the checkpoint's name with "
-                   ".onnx/.tflite)")
+                   ".onnx/.tflite); with --int8-ranges: required (may be the checkpoint itself)")
     a = p.parse_args(argv)
+    if a.int8_ranges:
+        from ..errors import SRError
+        from ..quantize import calibrate_checkpoint
+
+        if not a.to:
+            raise SRError("--int8-ranges needs --to (the file to write)")
+        print(f"wrote {calibrate_checkpoint(a.int8_ranges, a.to)} (int8 ranges from training patches; its model card "
+              f"needs its int8 entry measured again: evaluate.py --precision float32 int8)")
+        return
     if a.litert:
         from ..litert import export_checkpoint as export_litert
 
