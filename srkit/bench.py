@@ -166,9 +166,7 @@ def _int8_rows(model, scale, upsampling, sizes, repeats, rows):
     their ratio ("speedup") compares the same moments of this machine.
     ``int8_ranges``: full-integer at a quantization-aware model's ranges,
     else activations quantized per call."""
-    from . import qat
-
-    from . import litert, quantize
+    from . import litert, qat, quantize
     from .inference import Upscaler
 
     engine = quantize.engine(litert.convert(model, "int8"), scale, upsampling)
@@ -193,12 +191,9 @@ def _quantization_aware(name, args, model):
     """The ``fake_quant`` form of ``model`` (same weights), its ranges
     calibrated on a random input: what the int8 path of a quantization-aware
     checkpoint converts (full-integer; its speed does not depend on the ranges)."""
-    from . import models, qat
+    from . import qat
 
-    fq = models.build(name, precision="float32", fake_quant=True, **args)
-    for layer in model.layers:
-        if layer.weights:
-            fq.get_layer(layer.name).set_weights(layer.get_weights())
+    fq = qat.aware(model, name, args)
     qat.calibrate(fq, name, {**args, "fake_quant": True},
                   [np.random.default_rng(2).random((1, 64, 64, model.input.shape[-1]), dtype=np.float32)])
     return fq

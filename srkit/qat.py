@@ -37,6 +37,16 @@ def plain(model, name, args, precision=None):
     return twin
 
 
+def aware(model, name, args):
+    """The ``fake_quant`` form of the plain ``model`` built by ``name`` with
+    ``args``: the same weights, ranges not yet set (see ``calibrate``)."""
+    twin = build(name, precision="float32", **{**args, "fake_quant": True})
+    for layer in model.layers:
+        if layer.weights:
+            twin.get_layer(layer.name).set_weights(layer.get_weights())
+    return twin
+
+
 def calibrate(model, name, args, patches, percentile=99.99):
     """Set each range of ``model`` from the float tensor it follows over
     ``patches`` (model inputs from training images): its ``percentile`` and

@@ -97,10 +97,7 @@ def calibrate_checkpoint(src, dst, folders=None, percentile=99.99):
     if "fake_quant" not in inspect.signature(models.get_builder(info.model)).parameters:
         raise SRError(f"{src}: {info.model} has no quantization-aware form (FAST and BALANCED have)")
     args = {**info.args, "fake_quant": True}
-    aware = models.build(info.model, **args)
-    for layer in plain.layers:
-        if layer.weights:
-            aware.get_layer(layer.name).set_weights(layer.get_weights())
+    aware = qat.aware(plain, info.model, info.args)
     folders = [Path(f) for f in (folders or training_folders())]
     patches = calibration_patches(info.scales[0], "post", folders=folders)
     qat.calibrate(aware, info.model, args, patches, percentile=percentile)
